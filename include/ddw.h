@@ -1,0 +1,68 @@
+/*
+ * ddw.h - definitions shared by every ddwlink module: status codes, the
+ * global record key, the out-of-memory policy and logging.
+ *
+ * Trade-off: one small header that everything includes keeps the error and
+ * allocation policy in one place; it holds no data structures of any stage,
+ * so a change to one stage never rebuilds the world for a type change.
+ */
+#ifndef DDW_H
+#define DDW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes: 0 is success, failures are negative (libuv style). */
+typedef enum {
+    DDW_OK = 0,
+    DDW_ENOMEM = -1,   /* out of memory */
+    DDW_EIO = -2,      /* file could not be opened, read or written */
+    DDW_ECONFIG = -3,  /* invalid configuration */
+    DDW_EINVAL = -4,   /* invalid argument or value */
+    DDW_ECSV = -5,     /* malformed CSV record */
+    DDW_EUTF8 = -6,    /* invalid UTF-8 */
+    DDW_EDATE = -7,    /* unparseable or impossible date */
+    DDW_EHDF5 = -8,    /* HDF5 library failure */
+    DDW_ECOMM = -9,    /* communication failure */
+    DDW_ERANGE = -10,  /* value out of range / too long */
+    DDW_EOTHER = -11   /* another rank failed */
+} ddw_status;
+
+/* Returns a static, human-readable description of a status code. */
+const char *ddw_strerror(int status);
+
+/*
+ * Global record key: (source index, CSV line) packed into 64 bits, so a
+ * record's key - and therefore every person ID, which is the smallest key
+ * in its component - depends only on the inputs, never on rank or thread
+ * counts.  Sources are limited to 64 (person source masks are 64-bit) and
+ * lines to 2^40.
+ */
+#define DDW_MAX_SOURCES 64
+#define DDW_KEY_ROW_BITS 40
+#define DDW_KEY(src, row) (((uint64_t)(src) << DDW_KEY_ROW_BITS) | (uint64_t)(row))
+#define DDW_KEY_SOURCE(k) ((int)((k) >> DDW_KEY_ROW_BITS))
+#define DDW_KEY_ROW(k) ((int64_t)((k) & ((UINT64_C(1) << DDW_KEY_ROW_BITS) - 1)))
+
+/*
+ * Allocation policy (one for the whole program, as in Redis): these never
+ * return NULL; on failure they log and abort the whole MPI job.
+ */
+void *ddw_xmalloc(size_t n);
+void *ddw_xcalloc(size_t n, size_t size);
+void *ddw_xrealloc(void *p, size_t n);
+char *ddw_xstrdup(const char *s);
+/* Grow *p (an array of elem-byte items with capacity *cap) to hold need items. */
+void ddw_xgrow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* Unrecoverable error: logs "rank:file:line: msg" and aborts all ranks. */
+void ddw_die_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+#define DDW_DIE(...) ddw_die_at(__FILE__, __LINE__, __VA_ARGS__)
+
+/* 64-bit mixing hash of bytes with a seed (deterministic, platform-independent). */
+uint64_t ddw_hash64(const void *data, size_t len, uint64_t seed);
+/* Final mix of a 64-bit integer (splitmix64 finaliser). */
+uint64_t ddw_mix64(uint64_t x);
+
+#endif /* DDW_H */

@@ -1,0 +1,61 @@
+/*
+ * ddw_compare.h - pluggable comparison methods.  A method turns two values
+ * of one field into a comparison level: the index of the first of its
+ * configured levels whose predicate holds (1..nlevels), or 0 when either
+ * value is missing (the neutral level, weight 0).
+ *
+ * Trade-off: a method is a row in a table (name, accepted field types,
+ * level parser, comparator), so adding one (Dice on Bloom-filter bit
+ * vectors, numeric distance, ...) touches only compare.c; the price is one
+ * indirect call per field per pair, which the scoring loop can later
+ * specialise away if profiles demand it.
+ */
+#ifndef DDW_COMPARE_H
+#define DDW_COMPARE_H
+
+#include "ddw.h"
+#include "ddw_config.h"
+#include "ddw_records.h"
+
+/* Level predicates (ddw_level_cfg.kind). */
+typedef enum {
+    DDW_LV_ELSE,      /* always true: the last level */
+    DDW_LV_EXACT,     /* identical normalised values */
+    DDW_LV_JW,        /* Jaro-Winkler similarity >= param */
+    DDW_LV_JARO,      /* Jaro similarity >= param */
+    DDW_LV_DL,        /* Damerau-Levenshtein distance <= param */
+    DDW_LV_LEV,       /* Levenshtein distance <= param */
+    DDW_LV_SOUNDEX,   /* same Soundex code */
+    DDW_LV_INITIAL,   /* same first character */
+    DDW_LV_SWAP_DM,   /* dates: day and month swapped */
+    DDW_LV_DAYS,      /* dates: at most param days apart */
+    DDW_LV_YEAR,      /* dates: same year */
+    DDW_LV_NKINDS
+} ddw_level_kind;
+
+typedef struct {
+    const char *name;
+    unsigned field_types;  /* bit mask of ddw_field_type accepted */
+    const char *levels_help;
+} ddw_compare_method;
+
+/* Number of methods and their descriptions (name, field types, level syntax). */
+int ddw_compare_nmethods(void);
+const ddw_compare_method *ddw_compare_method_at(int i);
+/* Index of the method with this name, or -1. */
+int ddw_compare_method_find(const char *name);
+/*
+ * Parses one level specification (e.g. "exact", "jw>=0.94", "dl<=1",
+ * "swap_dm", "else") for the given method into *out.  Returns DDW_EINVAL if
+ * the syntax is wrong or the predicate does not belong to the method.
+ */
+ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *out);
+
+/*
+ * Compares record i of set ra with record j of set rb on comparison cc and
+ * returns the level (0 = missing).  Allocates nothing; thread-safe.
+ */
+int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
+                      const ddw_recs *rb, size_t j);
+
+#endif /* DDW_COMPARE_H */

@@ -1,0 +1,138 @@
+/*
+ * ddw_config.h - the run configuration: one struct filled from an INI file
+ * plus --set overrides, validated before any work starts.
+ *
+ * Trade-off: every key is described by one table (section, key, type,
+ * default, help) that both the parser and --help-config read, so the
+ * documentation cannot drift from the code.  Sections named
+ * "source.NAME", "blocking.NAME" and "compare.NAME" may repeat with
+ * different names; their order in the file fixes source indexes, pass
+ * numbers and comparison order, which are part of the result.
+ */
+#ifndef DDW_CONFIG_H
+#define DDW_CONFIG_H
+
+#include <stdio.h>
+
+#include "ddw.h"
+
+/* Canonical fields that a source's CSV columns can be mapped onto. */
+typedef enum {
+    DDW_F_FORENAME,
+    DDW_F_SURNAME,
+    DDW_F_FORENAME_INITIAL,
+    DDW_F_SURNAME_INITIAL,
+    DDW_F_DOB,
+    DDW_F_SEX,
+    DDW_F_AREA,
+    DDW_F_POSTCODE,
+    DDW_F_PNC_ID,
+    DDW_F_EVENT_DATE,
+    DDW_NFIELDS
+} ddw_field;
+
+typedef enum { DDW_FT_TEXT, DDW_FT_DATE, DDW_FT_SEX } ddw_field_type;
+
+const char *ddw_field_name(ddw_field f);
+ddw_field_type ddw_field_type_of(ddw_field f);
+/* Returns the field with this canonical name, or -1. */
+int ddw_field_find(const char *name);
+
+#define DDW_MAX_KEEP 32
+#define DDW_MAX_SEXCODES 32
+
+typedef struct {
+    char *name;
+    char *path;
+    char *id_column;
+    char *column[DDW_NFIELDS];      /* CSV column mapped onto each field, NULL if none */
+    char *date_format[DDW_NFIELDS]; /* for date fields */
+    char *where[DDW_NFIELDS];       /* "file:line" of each mapping, for errors */
+    char *where_path, *where_id;
+    int nkeep;
+    char *keep[DDW_MAX_KEEP];       /* pass-through columns */
+    char *where_keep;
+    int nsex;
+    char *sex_code[DDW_MAX_SEXCODES]; /* normalised code ... */
+    char sex_value[DDW_MAX_SEXCODES]; /* ... maps to 'M', 'F' or 0 (missing) */
+} ddw_source_cfg;
+
+/* Blocking key functions. */
+typedef enum {
+    DDW_BK_EXACT,
+    DDW_BK_FIRST,
+    DDW_BK_SOUNDEX,
+    DDW_BK_NYSIIS,
+    DDW_BK_YEAR,
+    DDW_BK_INITIALS
+} ddw_bkfunc;
+
+#define DDW_MAX_KEYPARTS 8
+typedef struct {
+    ddw_bkfunc func;
+    ddw_field field;
+} ddw_keypart;
+
+typedef struct {
+    char *name;
+    int nparts;
+    ddw_keypart parts[DDW_MAX_KEYPARTS];
+} ddw_pass_cfg;
+
+#define DDW_MAX_LEVELS 15
+#define DDW_MAX_COMPARE 64
+/* One comparison level: a method-specific predicate and its parameter. */
+typedef struct {
+    int kind;      /* method-specific predicate code (see compare.c) */
+    double param;  /* threshold, distance or day count */
+    char label[32];
+} ddw_level_cfg;
+
+typedef struct {
+    char *name;
+    ddw_field field;
+    int method;                /* index into the comparison-method table */
+    int nlevels;               /* configured levels; level 0 is "missing" */
+    ddw_level_cfg levels[DDW_MAX_LEVELS];
+    double m[DDW_MAX_LEVELS];
+    double u[DDW_MAX_LEVELS];
+} ddw_compare_cfg;
+
+typedef struct ddw_config {
+    char *path;        /* config file path */
+    char *text;        /* the config file, verbatim */
+    char *effective;   /* every key's effective value, one "section.key = value" per line */
+    char *run_name;
+    unsigned long long seed;
+    double threshold;  /* match weight (log2 Bayes factor incl. prior) for an edge */
+    double prior;      /* probability that two random records match */
+    long long max_block;  /* blocks with more records are cut into tiles */
+    int deflate;
+    long long chunk;
+    int nsources;
+    ddw_source_cfg *sources;
+    int npasses;
+    ddw_pass_cfg *passes;
+    int ncompare;
+    ddw_compare_cfg *compare;
+} ddw_config;
+
+/*
+ * Parses the INI text 'text' (read from 'path', used in messages) and
+ * applies the overrides ("section.key=value", nset of them).  On success
+ * *out is a new config (free with ddw_config_destroy).  On failure returns
+ * DDW_ECONFIG and writes one message per problem, each naming file, line
+ * and key, to 'err' (may be NULL).
+ */
+ddw_status ddw_config_parse(const char *path, const char *text, int nset, char **set,
+                            FILE *err, ddw_config **out);
+/* Reads the file at path into a new NUL-terminated buffer (*text). */
+ddw_status ddw_config_read_file(const char *path, char **text);
+void ddw_config_destroy(ddw_config **cfg);
+/* Prints every key with its type, default and meaning. */
+void ddw_config_help(FILE *out);
+
+/* log2 odds of the prior, the weight every pair starts from. */
+double ddw_config_prior_weight(const ddw_config *cfg);
+
+#endif /* DDW_CONFIG_H */

@@ -1,0 +1,77 @@
+/*
+ * ddw_csv.h - RFC 4180 CSV scanning: byte counting, record segmentation by
+ * quote parity, and splitting one record into fields.
+ *
+ * Trade-off: a record ends at a '\n' where the number of '"' bytes since the
+ * start of the file is even.  That rule lets every MPI rank find record
+ * boundaries in its own byte range from a prefix sum of quote counts, so
+ * segmentation does not depend on how the file is split; the price is that a
+ * file with broken quoting mis-segments from the broken quote onwards (the
+ * split step then reports DDW_ECSV for the affected records).
+ *
+ * Nothing here allocates or keeps state between calls: callers own every
+ * buffer, and all functions are safe to call from many threads at once.
+ */
+#ifndef DDW_CSV_H
+#define DDW_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddw.h"
+
+/* One field of a split record: ptr[0..len) is the field's value, not
+ * NUL-terminated.  ptr points into the record (unquoted fields) or into the
+ * caller's scratch buffer (quoted fields, unescaped). */
+typedef struct {
+    const char *ptr;
+    size_t len;
+} ddw_csv_field;
+
+/*
+ * Counts the '"' and '\n' bytes in buf[0..len) and ADDS them to *quotes and
+ * *newlines (so a caller can accumulate over several buffers; zero them
+ * first for a single count).  buf may be NULL when len is 0.
+ */
+void ddw_csv_count(const char *buf, size_t len, uint64_t *quotes, uint64_t *newlines);
+
+/*
+ * Finds the end of the current record.  Scans [p, end) starting at quote
+ * parity *parity (0 = even, outside quotes; 1 = odd, inside quotes), toggling
+ * it at every '"'.  Returns a pointer to the first '\n' seen at even parity;
+ * *parity is then the parity just before that '\n' (always 0).  Returns NULL
+ * if there is none before end; *parity then holds the parity at end, so the
+ * scan can resume on the next buffer with the same variable.
+ */
+const char *ddw_csv_record_end(const char *p, const char *end, int *parity);
+
+/*
+ * Splits one record rec[0..len) (without its terminating '\n') into fields.
+ * A single trailing '\r' is stripped first, so CRLF files work.  Fields are
+ * separated by ','.  A field that starts with '"' is quoted: it runs to the
+ * matching closing '"', "" inside it stands for one '"', and it may contain
+ * ',', '\r' and '\n'.
+ *
+ * Outputs: fields[0..min(*nfields, max_fields)) are filled.  Unquoted fields
+ * point into rec; quoted fields are unescaped into scratch[0..scratch_cap),
+ * one after another (scratch_cap >= len always suffices; scratch may be NULL
+ * only if scratch_cap is 0).  Quoted fields beyond max_fields are validated
+ * but not copied.  *nfields is the record's field count, even when it exceeds
+ * max_fields.  An empty record gives *nfields = 1 with one empty field.
+ * The returned pointers stay valid as long as rec and scratch do.
+ *
+ * Errors (then *nfields is 0 and fields[] is unspecified):
+ *   DDW_ECSV   a '"' inside an unquoted field (including after leading
+ *              blanks), anything but ',' or the record end after a closing
+ *              quote, or an unterminated quoted field;
+ *   DDW_ERANGE scratch too small for the unescaped quoted fields, or more
+ *              than INT_MAX fields.
+ */
+ddw_status ddw_csv_split(const char *rec, size_t len, char *scratch, size_t scratch_cap,
+                         ddw_csv_field *fields, int max_fields, int *nfields);
+
+/* Returns 3 if buf[0..len) starts with the UTF-8 byte order mark EF BB BF,
+ * else 0 (the number of bytes to skip). */
+size_t ddw_csv_skip_bom(const char *buf, size_t len);
+
+#endif /* DDW_CSV_H */

@@ -1,0 +1,56 @@
+/*
+ * ddw_records.h - the in-memory record set: struct-of-arrays columns of
+ * normalised comparison values, with all strings packed in one arena.
+ *
+ * Trade-off: each field is one array of small fixed-size values (hash,
+ * offset, length, precomputed phonetic code, date as an integer), so the
+ * scoring loop compares integers first and touches string bytes only when
+ * a similarity is really needed, and a record set costs a handful of
+ * allocations however many records it holds.
+ */
+#ifndef DDW_RECORDS_H
+#define DDW_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ddw.h"
+#include "ddw_config.h"
+
+#define DDW_DATE_MISSING INT32_MIN
+
+/* One normalised field value.  h == 0 means missing. */
+typedef struct {
+    uint64_t h;     /* hash of the normalised value (never 0 when present) */
+    uint32_t off;   /* text: offset of the bytes in the record set's arena */
+    uint16_t len;   /* text: length in bytes */
+    char code[6];   /* text: Soundex code, NUL-terminated ("" if none) */
+    int32_t date;   /* date: days since 1970-01-01, DDW_DATE_MISSING if missing */
+} ddw_fval;
+
+typedef struct {
+    size_t n, cap;
+    uint64_t *key;              /* global record key (source, row) */
+    ddw_fval *f[DDW_NFIELDS];   /* one column per field; NULL when unused */
+    char *arena;
+    size_t alen, acap;
+} ddw_recs;
+
+/* Initialises an empty set with columns for the fields whose bit is set in fieldmask. */
+void ddw_recs_init(ddw_recs *r, unsigned fieldmask);
+void ddw_recs_free(ddw_recs *r);
+/* Appends a record with all fields missing; returns its index. */
+size_t ddw_recs_push(ddw_recs *r, uint64_t key);
+/* Copies len bytes into the arena; returns their offset. */
+uint32_t ddw_recs_intern(ddw_recs *r, const char *s, size_t len);
+/* Sets a text field of record i to the (already normalised) value s (len 0 = missing). */
+void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t len);
+/* Sets a date field of record i (DDW_DATE_MISSING = missing). */
+void ddw_recs_set_date(ddw_recs *r, size_t i, ddw_field f, int32_t days);
+/* Pointer to the bytes of a text value. */
+static inline const char *ddw_recs_text(const ddw_recs *r, const ddw_fval *v)
+{
+    return r->arena + v->off;
+}
+
+#endif /* DDW_RECORDS_H */

@@ -1,0 +1,47 @@
+/*
+ * ddw_score.h - stage 3: Fellegi-Sunter scoring of candidate pairs.
+ */
+#ifndef DDW_SCORE_H
+#define DDW_SCORE_H
+
+#include <stdint.h>
+
+#include "ddw.h"
+#include "ddw_block.h"
+#include "ddw_config.h"
+
+/* Scored pairs kept as edges: a < b are global record keys. */
+typedef struct {
+    size_t n, cap;
+    int ncompare;
+    uint64_t *a, *b;
+    double *weight;
+    uint32_t *pass;
+    uint8_t *levels;   /* n x ncompare comparison levels (0 = missing) */
+} ddw_edges;
+
+typedef struct {
+    uint64_t pairs_scored;     /* pairs compared */
+    uint64_t pairs_duplicate;  /* pairs skipped: already scored in an earlier pass */
+    uint64_t *per_thread;      /* pairs scored by each thread (nthreads entries) */
+    int nthreads;
+} ddw_score_stats;
+
+/* Per-level weights log2(m/u) for comparison c; level 0 (missing) is 0. */
+void ddw_score_weights(const ddw_config *cfg, double w[][DDW_MAX_LEVELS + 1]);
+
+/*
+ * Scores every pair of every unit in blk with OpenMP threads and appends
+ * the pairs whose match weight is >= cfg->threshold to *out (initialised
+ * here).  A pair that shares a block key in an earlier pass is skipped,
+ * so each pair is scored once.  The pair loop allocates nothing.
+ */
+ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
+                         ddw_score_stats *stats);
+void ddw_edges_free(ddw_edges *e);
+void ddw_score_stats_free(ddw_score_stats *s);
+
+/* Converts a match weight to a probability: 2^w / (1 + 2^w). */
+double ddw_score_probability(double weight);
+
+#endif /* DDW_SCORE_H */

@@ -1,0 +1,175 @@
+/*
+ * h5io.c - the only file that calls HDF5.
+ *
+ * Every dataset is one column, written once, collectively, with all ranks
+ * selecting their segments as a union of hyperslabs: parallel HDF5 can
+ * only apply the deflate filter in collective mode, and one collective
+ * write per column lets MPI-IO aggregate the small segments.  Trade-off:
+ * strings are fixed-width (the longest value sets the width), because
+ * parallel HDF5 cannot write variable-length data; compression recovers
+ * most of the padding.  HDF5's own error printing is switched off and
+ * failures come back as DDW_EHDF5.
+ */
+#include "ddw_h5io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+struct ddw_h5 {
+    hid_t file;
+    hid_t dxpl;
+    int deflate;
+    uint64_t chunk;
+};
+
+ddw_status ddw_h5_create(const ddw_comm *comm, const char *path, int deflate, uint64_t chunk,
+                         ddw_h5 **out)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, *(MPI_Comm *)ddw_comm_native(comm), MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (file < 0)
+        return DDW_EHDF5;
+    ddw_h5 *f = ddw_xcalloc(1, sizeof *f);
+    f->file = file;
+    f->dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(f->dxpl, H5FD_MPIO_COLLECTIVE);
+    f->deflate = deflate;
+    f->chunk = chunk;
+    *out = f;
+    return DDW_OK;
+}
+
+ddw_status ddw_h5_close(ddw_h5 **pf)
+{
+    if (pf == NULL || *pf == NULL)
+        return DDW_OK;
+    ddw_h5 *f = *pf;
+    H5Pclose(f->dxpl);
+    herr_t rc = H5Fclose(f->file);
+    free(f);
+    *pf = NULL;
+    return rc < 0 ? DDW_EHDF5 : DDW_OK;
+}
+
+ddw_status ddw_h5_group(ddw_h5 *f, const char *path)
+{
+    hid_t g = H5Gcreate2(f->file, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return DDW_EHDF5;
+    H5Gclose(g);
+    return DDW_OK;
+}
+
+static hid_t make_type(ddw_h5_type t, uint64_t width)
+{
+    switch (t) {
+    case DDW_H5_U8: return H5Tcopy(H5T_NATIVE_UINT8);
+    case DDW_H5_I32: return H5Tcopy(H5T_NATIVE_INT32);
+    case DDW_H5_I64: return H5Tcopy(H5T_NATIVE_INT64);
+    case DDW_H5_U64: return H5Tcopy(H5T_NATIVE_UINT64);
+    case DDW_H5_F64: return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case DDW_H5_STR: {
+        hid_t s = H5Tcopy(H5T_C_S1);
+        H5Tset_size(s, width ? (size_t)width : 1);
+        H5Tset_strpad(s, H5T_STR_NULLPAD);
+        return s;
+    }
+    }
+    return -1;
+}
+
+ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
+                        uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                        const uint64_t *seg_n, const void *data)
+{
+    int twod = type != DDW_H5_STR && width > 1;
+    int rank = twod ? 2 : 1;
+    hsize_t dims[2] = {nglobal, width}, maxd[2] = {H5S_UNLIMITED, width};
+    hsize_t chunk[2] = {f->chunk, width};
+    if (twod)
+        chunk[0] = f->chunk / width > 0 ? f->chunk / width : 1;
+    ddw_status rc = DDW_EHDF5;
+    hid_t dtype = make_type(type, width);
+    hid_t fspace = H5Screate_simple(rank, dims, maxd);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, chunk);
+    if (f->deflate > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)f->deflate);
+    }
+    hid_t dset = H5Dcreate2(f->file, path, dtype, fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t mspace = -1;
+    if (dset < 0)
+        goto fail_create;
+    uint64_t nlocal = 0;
+    H5Sselect_none(fspace);
+    for (int k = 0; k < nseg; k++) {
+        if (seg_n[k] == 0)
+            continue;
+        hsize_t start[2] = {seg_off[k], 0}, count[2] = {seg_n[k], width};
+        if (H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
+            goto fail_write;
+        nlocal += seg_n[k];
+    }
+    hsize_t mdims[2] = {nlocal, width};
+    mspace = H5Screate_simple(rank, mdims, NULL);
+    if (nlocal == 0)
+        H5Sselect_none(mspace);
+    if (nglobal > 0 &&
+        H5Dwrite(dset, dtype, mspace, fspace, f->dxpl, nlocal ? data : NULL) < 0)
+        goto fail_write;
+    rc = DDW_OK;
+fail_write:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    H5Dclose(dset);
+fail_create:
+    H5Pclose(dcpl);
+    H5Sclose(fspace);
+    H5Tclose(dtype);
+    return rc;
+}
+
+static ddw_status write_attr(ddw_h5 *f, const char *obj, const char *name, hid_t type, int n,
+                             const void *v)
+{
+    hid_t o = H5Oopen(f->file, obj, H5P_DEFAULT);
+    if (o < 0)
+        return DDW_EHDF5;
+    hsize_t dims = (hsize_t)n;
+    hid_t space = n <= 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, NULL);
+    hid_t a = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    H5Oclose(o);
+    return rc < 0 ? DDW_EHDF5 : DDW_OK;
+}
+
+ddw_status ddw_h5_attr_str(ddw_h5 *f, const char *obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    ddw_status rc = write_attr(f, obj, name, t, 0, value);
+    H5Tclose(t);
+    return rc;
+}
+
+ddw_status ddw_h5_attr_f64(ddw_h5 *f, const char *obj, const char *name, const double *v, int n)
+{
+    return write_attr(f, obj, name, H5T_NATIVE_DOUBLE, n, v);
+}
+
+ddw_status ddw_h5_attr_i64(ddw_h5 *f, const char *obj, const char *name, const int64_t *v, int n)
+{
+    return write_attr(f, obj, name, H5T_NATIVE_INT64, n, v);
+}

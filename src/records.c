@@ -1,0 +1,84 @@
+/*
+ * records.c - the struct-of-arrays record set (see ddw_records.h).
+ *
+ * Trade-off: the phonetic code and value hash are computed once when a
+ * value is stored, not per comparison; that costs 14 bytes per value and
+ * saves the scoring loop from recomputing them for every pair.
+ */
+#include "ddw_records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddw_strsim.h"
+
+void ddw_recs_init(ddw_recs *r, unsigned fieldmask)
+{
+    memset(r, 0, sizeof *r);
+    for (int f = 0; f < DDW_NFIELDS; f++)
+        if (fieldmask & (1u << f))
+            r->f[f] = ddw_xmalloc(sizeof(ddw_fval)); /* grown in push */
+}
+
+void ddw_recs_free(ddw_recs *r)
+{
+    free(r->key);
+    for (int f = 0; f < DDW_NFIELDS; f++)
+        free(r->f[f]);
+    free(r->arena);
+    memset(r, 0, sizeof *r);
+}
+
+size_t ddw_recs_push(ddw_recs *r, uint64_t key)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        r->key = ddw_xrealloc(r->key, cap * sizeof *r->key);
+        for (int f = 0; f < DDW_NFIELDS; f++)
+            if (r->f[f])
+                r->f[f] = ddw_xrealloc(r->f[f], cap * sizeof(ddw_fval));
+        r->cap = cap;
+    }
+    size_t i = r->n++;
+    r->key[i] = key;
+    for (int f = 0; f < DDW_NFIELDS; f++)
+        if (r->f[f]) {
+            memset(&r->f[f][i], 0, sizeof(ddw_fval));
+            r->f[f][i].date = DDW_DATE_MISSING;
+        }
+    return i;
+}
+
+uint32_t ddw_recs_intern(ddw_recs *r, const char *s, size_t len)
+{
+    if (r->alen + len > UINT32_MAX)
+        DDW_DIE("record arena exceeds 4 GiB on one rank; use more ranks");
+    ddw_xgrow((void **)&r->arena, &r->acap, r->alen + len + 1, 1);
+    uint32_t off = (uint32_t)r->alen;
+    memcpy(r->arena + off, s, len);
+    r->alen += len;
+    return off;
+}
+
+void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t len)
+{
+    ddw_fval *v = &r->f[f][i];
+    if (len == 0) {
+        v->h = 0;
+        return;
+    }
+    if (len > UINT16_MAX)
+        len = UINT16_MAX;
+    v->off = ddw_recs_intern(r, s, len);
+    v->len = (uint16_t)len;
+    v->h = ddw_hash64(s, len, 0x5eed) | 1;
+    if (ddw_strsim_soundex(s, len, v->code) == 0)
+        v->code[0] = '\0';
+}
+
+void ddw_recs_set_date(ddw_recs *r, size_t i, ddw_field f, int32_t days)
+{
+    ddw_fval *v = &r->f[f][i];
+    v->date = days;
+    v->h = days == DDW_DATE_MISSING ? 0 : (ddw_mix64((uint64_t)(int64_t)days + 1) | 1);
+}

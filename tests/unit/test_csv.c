@@ -1,0 +1,307 @@
+/*
+ * test_csv.c - unit tests for the CSV scanner (src/csv.c).
+ *
+ * Trade-off: the tests use small literal records whose expected fields are
+ * written out by hand, plus a brute-force cross-check of the word-at-a-time
+ * counters against a plain byte loop over a pseudo-random buffer, rather
+ * than fixture files, so each case states its own input and answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ddw_csv.h"
+
+#define MAXF 16
+
+/* Splits a NUL-terminated record with a scratch buffer of len bytes. */
+static ddw_status split(const char *rec, char *scratch, ddw_csv_field *f, int max, int *n)
+{
+    size_t len = strlen(rec);
+    return ddw_csv_split(rec, len, scratch, len, f, max, n);
+}
+
+static void assert_field(const ddw_csv_field *f, const char *want)
+{
+    size_t wl = strlen(want);
+    assert_int_equal(f->len, wl);
+    if (wl > 0)
+        assert_memory_equal(f->ptr, want, wl);
+}
+
+static void test_simple(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    const char *rec = "abc,12,x y";
+    (void)state;
+    assert_int_equal(split(rec, scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 3);
+    assert_field(&f[0], "abc");
+    assert_field(&f[1], "12");
+    assert_field(&f[2], "x y");
+    assert_ptr_equal(f[0].ptr, rec); /* unquoted fields point into rec */
+}
+
+static void test_quoted_comma(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(split("1,\"a,b\",2", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 3);
+    assert_field(&f[0], "1");
+    assert_field(&f[1], "a,b");
+    assert_field(&f[2], "2");
+    assert_ptr_equal(f[1].ptr, scratch);
+}
+
+static void test_escaped_quotes(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(split("\"say \"\"hi\"\"\",\"\"\"\",\"\"", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 3);
+    assert_field(&f[0], "say \"hi\"");
+    assert_field(&f[1], "\"");
+    assert_field(&f[2], "");
+}
+
+static void test_embedded_newlines(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(split("x,\"line1\nline2\",\"a\r\nb\"", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 3);
+    assert_field(&f[0], "x");
+    assert_field(&f[1], "line1\nline2");
+    assert_field(&f[2], "a\r\nb");
+}
+
+static void test_crlf_end(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(split("a,b\r", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 2);
+    assert_field(&f[1], "b");
+    assert_int_equal(split("a,\"q\"\r", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 2);
+    assert_field(&f[1], "q");
+    assert_int_equal(split("a,\r", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 2);
+    assert_field(&f[1], "");
+}
+
+static void test_empty_fields(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(split(",,", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f[i].len, 0);
+    assert_int_equal(split("a,", scratch, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 2);
+    assert_field(&f[0], "a");
+    assert_field(&f[1], "");
+}
+
+static void test_empty_record(void **state)
+{
+    char scratch[4];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    assert_int_equal(ddw_csv_split("", 0, scratch, 0, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].len, 0);
+    assert_int_equal(ddw_csv_split("\r", 1, NULL, 0, f, MAXF, &n), DDW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].len, 0);
+}
+
+static void test_more_than_max_fields(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[3];
+    int n = -1;
+    (void)state;
+    memset(f, 0, sizeof f);
+    assert_int_equal(split("a,b,\"c\",\"d,d\",e", scratch, f, 2, &n), DDW_OK);
+    assert_int_equal(n, 5);
+    assert_field(&f[0], "a");
+    assert_field(&f[1], "b");
+    assert_null(f[2].ptr); /* untouched */
+    assert_int_equal(split("a,b", scratch, NULL, 0, &n), DDW_OK);
+    assert_int_equal(n, 2);
+    /* broken quoting beyond max_fields is still reported */
+    assert_int_equal(split("a,b,x\"y", scratch, f, 1, &n), DDW_ECSV);
+}
+
+static void test_broken_quoting(void **state)
+{
+    char scratch[64];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    (void)state;
+    /* quote inside an unquoted field */
+    assert_int_equal(split("ab\"c\",d", scratch, f, MAXF, &n), DDW_ECSV);
+    assert_int_equal(n, 0);
+    assert_int_equal(split("a, \"b\"", scratch, f, MAXF, &n), DDW_ECSV);
+    /* text after the closing quote */
+    assert_int_equal(split("\"ab\"c,d", scratch, f, MAXF, &n), DDW_ECSV);
+    assert_int_equal(split("x,\"ab\" ", scratch, f, MAXF, &n), DDW_ECSV);
+    /* unterminated quoted field */
+    assert_int_equal(split("a,\"bc", scratch, f, MAXF, &n), DDW_ECSV);
+    assert_int_equal(split("\"", scratch, f, MAXF, &n), DDW_ECSV);
+    assert_int_equal(split("\"ab\"\"", scratch, f, MAXF, &n), DDW_ECSV);
+}
+
+static void test_scratch_overflow(void **state)
+{
+    char scratch[8];
+    ddw_csv_field f[MAXF];
+    int n = -1;
+    const char *rec = "\"abcd\",\"efgh\"";
+    (void)state;
+    assert_int_equal(ddw_csv_split(rec, strlen(rec), scratch, 7, f, MAXF, &n), DDW_ERANGE);
+    assert_int_equal(ddw_csv_split(rec, strlen(rec), scratch, 8, f, MAXF, &n), DDW_OK);
+    assert_field(&f[0], "abcd");
+    assert_field(&f[1], "efgh");
+    /* an escaped quote that does not fit */
+    rec = "\"ab\"\"\"";
+    assert_int_equal(ddw_csv_split(rec, strlen(rec), scratch, 2, f, MAXF, &n), DDW_ERANGE);
+    assert_int_equal(ddw_csv_split(rec, strlen(rec), scratch, 3, f, MAXF, &n), DDW_OK);
+    assert_field(&f[0], "ab\"");
+}
+
+static void test_record_end(void **state)
+{
+    const char *buf = "a,b\n\"x\ny\",z\nlast";
+    const char *end = buf + strlen(buf);
+    const char *e;
+    int par = 0;
+    (void)state;
+    e = ddw_csv_record_end(buf, end, &par);
+    assert_ptr_equal(e, buf + 3);
+    assert_int_equal(par, 0);
+    e = ddw_csv_record_end(e + 1, end, &par);
+    assert_ptr_equal(e, buf + 11); /* skips the quoted '\n' */
+    e = ddw_csv_record_end(e + 1, end, &par);
+    assert_null(e);
+    assert_int_equal(par, 0);
+    /* starting inside quotes (odd parity) */
+    par = 1;
+    e = ddw_csv_record_end(buf, end, &par);
+    assert_ptr_equal(e, buf + 6); /* the quote at 4 closes, '\n' at 6 ends */
+}
+
+static void test_record_end_split_buffer(void **state)
+{
+    /* long enough to exercise the 8-byte path on both sides of the cut */
+    const char *buf = "id,name\n1,\"a long name with\na newline and \"\"quotes\"\"\",x\n2,b\n";
+    size_t len = strlen(buf);
+    const char *want1 = strchr(buf, '\n');
+    const char *want2 = strstr(buf, ",x\n") + 2;
+    (void)state;
+    for (size_t cut = want1 - buf + 1; cut <= (size_t)(want2 - buf); cut++) {
+        int par = 0;
+        const char *e = ddw_csv_record_end(want1 + 1, buf + cut, &par);
+        assert_null(e); /* the record's '\n' is at or after the cut */
+        e = ddw_csv_record_end(buf + cut, buf + len, &par);
+        assert_ptr_equal(e, want2);
+        assert_int_equal(par, 0);
+    }
+    /* parity at the cut equals the parity of the quotes before it */
+    {
+        const char *cut = strstr(buf, "with");
+        int par = 0;
+        assert_null(ddw_csv_record_end(want1 + 1, cut, &par));
+        assert_int_equal(par, 1);
+    }
+}
+
+static void test_count(void **state)
+{
+    uint64_t q = 0, nl = 0;
+    const char *buf = "a,\"b\"\n\"c\"\"d\"\n\n";
+    char big[5000];
+    uint64_t seed = 12345;
+    (void)state;
+    ddw_csv_count(buf, strlen(buf), &q, &nl);
+    assert_int_equal(q, 6);
+    assert_int_equal(nl, 3);
+    ddw_csv_count(buf, strlen(buf), &q, &nl); /* accumulates */
+    assert_int_equal(q, 12);
+    assert_int_equal(nl, 6);
+    q = nl = 0;
+    ddw_csv_count(NULL, 0, &q, &nl);
+    assert_int_equal(q + nl, 0);
+
+    /* cross-check against a byte loop, all lengths and offsets */
+    for (size_t i = 0; i < sizeof big; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        unsigned r = (unsigned)(seed >> 59);
+        big[i] = r < 6 ? '"' : r < 12 ? '\n' : (char)(seed >> 40);
+    }
+    memset(big + 1000, '"', 3000); /* saturate the per-lane counters */
+    for (size_t off = 0; off < 9; off++) {
+        for (size_t len = 0; len + off <= sizeof big; len += len < 64 ? 1 : 997) {
+            uint64_t wq = 0, wn = 0;
+            q = nl = 0;
+            for (size_t i = off; i < off + len; i++) {
+                wq += big[i] == '"';
+                wn += big[i] == '\n';
+            }
+            ddw_csv_count(big + off, len, &q, &nl);
+            assert_int_equal(q, wq);
+            assert_int_equal(nl, wn);
+        }
+    }
+}
+
+static void test_bom(void **state)
+{
+    (void)state;
+    assert_int_equal(ddw_csv_skip_bom("\xEF\xBB\xBF" "a,b", 6), 3);
+    assert_int_equal(ddw_csv_skip_bom("\xEF\xBB\xBF", 3), 3);
+    assert_int_equal(ddw_csv_skip_bom("\xEF\xBB", 2), 0);
+    assert_int_equal(ddw_csv_skip_bom("a,b", 3), 0);
+    assert_int_equal(ddw_csv_skip_bom("", 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simple),
+        cmocka_unit_test(test_quoted_comma),
+        cmocka_unit_test(test_escaped_quotes),
+        cmocka_unit_test(test_embedded_newlines),
+        cmocka_unit_test(test_crlf_end),
+        cmocka_unit_test(test_empty_fields),
+        cmocka_unit_test(test_empty_record),
+        cmocka_unit_test(test_more_than_max_fields),
+        cmocka_unit_test(test_broken_quoting),
+        cmocka_unit_test(test_scratch_overflow),
+        cmocka_unit_test(test_record_end),
+        cmocka_unit_test(test_record_end_split_buffer),
+        cmocka_unit_test(test_count),
+        cmocka_unit_test(test_bom),
+    };
+    return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
+}
