@@ -19,7 +19,7 @@ WARN     += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags hdf5-openmpi inih libcrypto 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs hdf5-openmpi inih libcrypto 2>/dev/null)
-CPPFLAGS := -Iinclude -D_GNU_SOURCE -DDDW_VERSION='"$(VERSION)"'
+CPPFLAGS := -Iinclude -Ibuild -D_GNU_SOURCE
 CFLAGS   := $(OPT) $(WARN) -fopenmp -MMD -MP $(EXTRA_CFLAGS)
 LDLIBS   := $(PKG_LIBS) -lm
 
@@ -35,13 +35,23 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-.PHONY: all deps test unit demo bench check asan debug clean
+FORCE:
+
+.PHONY: FORCE all deps test unit demo bench check asan debug clean
 
 all: bin/ddwlink
 
 bin/ddwlink: $(OBJ)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# version header, rewritten only when `git describe` changes
+build/ddw_version.h: FORCE
+	@mkdir -p build
+	@echo '#define DDW_VERSION "$(VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+build/main.o: build/ddw_version.h
 
 build/%.o: src/%.c
 	@mkdir -p build
@@ -94,4 +104,4 @@ debug:
 clean:
 	rm -rf build bin
 
--include $(OBJ:.o=.d) $(SER_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SER_OBJ:.o=.d) $(UNIT_BIN:=.d)

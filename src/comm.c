@@ -91,6 +91,7 @@ void ddw_comm_abort(const ddw_comm *c, int code)
     MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);
 #else
     (void)c;
+    (void)code;
 #endif
     abort();
 }

@@ -79,6 +79,7 @@ static hid_t make_type(ddw_h5_type t, uint64_t width)
         hid_t s = H5Tcopy(H5T_C_S1);
         H5Tset_size(s, width ? (size_t)width : 1);
         H5Tset_strpad(s, H5T_STR_NULLPAD);
+        H5Tset_cset(s, H5T_CSET_UTF8);
         return s;
     }
     }
@@ -159,6 +160,7 @@ ddw_status ddw_h5_attr_str(ddw_h5 *f, const char *obj, const char *name, const c
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, strlen(value) + 1);
     H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     ddw_status rc = write_attr(f, obj, name, t, 0, value);
     H5Tclose(t);
     return rc;
