@@ -35,8 +35,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-FORCE:
-
 .PHONY: FORCE all deps test unit demo bench check asan debug clean
 
 all: bin/ddwlink
@@ -105,3 +103,5 @@ clean:
 	rm -rf build bin
 
 -include $(OBJ:.o=.d) $(SER_OBJ:.o=.d) $(UNIT_BIN:=.d)
+
+FORCE:

@@ -35,15 +35,29 @@ typedef struct {
  */
 void ddw_csv_count(const char *buf, size_t len, uint64_t *quotes, uint64_t *newlines);
 
+/* States of the record-segmentation automaton. */
+enum {
+    DDW_CSV_S_START = 0,    /* at the start of a field (and of a record) */
+    DDW_CSV_S_UNQUOTED = 1, /* inside an unquoted field */
+    DDW_CSV_S_QUOTED = 2,   /* inside a quoted field */
+    DDW_CSV_S_QQ = 3        /* just after a '"' inside a quoted field */
+};
+
 /*
- * Finds the end of the current record.  Scans [p, end) starting at quote
- * parity *parity (0 = even, outside quotes; 1 = odd, inside quotes), toggling
- * it at every '"'.  Returns a pointer to the first '\n' seen at even parity;
- * *parity is then the parity just before that '\n' (always 0).  Returns NULL
- * if there is none before end; *parity then holds the parity at end, so the
- * scan can resume on the next buffer with the same variable.
+ * Runs the automaton over [buf, buf+len) from each of the four states:
+ * map[s] is the state at the end when starting in state s.  Composing the
+ * maps of consecutive chunks gives the state at any chunk boundary.
  */
-const char *ddw_csv_record_end(const char *p, const char *end, int *parity);
+void ddw_csv_transitions(const char *buf, size_t len, uint8_t map[4]);
+
+/*
+ * Finds the end of the current record: scans [p, end) from automaton state
+ * *state and returns the first '\n' that is not inside a quoted field
+ * (*state is then DDW_CSV_S_START), or NULL if there is none before end
+ * (*state then holds the state at end, so the scan can resume on the next
+ * buffer).  A quote opens a quoted field only at the start of a field.
+ */
+const char *ddw_csv_record_end(const char *p, const char *end, int *state);
 
 /*
  * Splits one record rec[0..len) (without its terminating '\n') into fields.

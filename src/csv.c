@@ -1,12 +1,19 @@
 /*
- * csv.c - RFC 4180 CSV scanning: counting quotes and newlines, finding
- * record ends by quote parity, and splitting a record into fields.
+ * csv.c - RFC 4180 CSV scanning: counting newlines, finding record ends
+ * with a four-state automaton (field start, unquoted, quoted, quote seen in
+ * a quoted field), and splitting a record into fields.
  *
- * Trade-off: the two whole-file passes (count, record_end) test eight bytes
- * at a time with portable SWAR bit tricks on 64-bit words instead of
- * compiler-specific SIMD intrinsics, so they run at several GB/s on any
- * 64-bit target without #ifdefs; field splitting works byte by byte (with
- * memchr inside quoted fields) because fields are short.  Quoted fields are
+ * A quote opens a quoted field only at the start of a field, so a stray
+ * quote inside an unquoted field (Bl"ack) is an ordinary byte for
+ * segmentation and only that row is rejected, by the strict splitter.
+ * For parallel reads, ddw_csv_transitions runs the automaton from all four
+ * start states at once (one table lookup per byte), so a rank can learn
+ * its start state from the ranks before it without rescanning.
+ *
+ * Trade-off: the count pass tests eight bytes at a time with portable SWAR
+ * bit tricks on 64-bit words instead of compiler-specific SIMD intrinsics;
+ * field splitting works byte by byte (with memchr inside quoted fields)
+ * because fields are short.  Quoted fields are
  * always copied to the caller's scratch buffer, even when they hold no "",
  * which costs a memcpy but gives one simple ownership rule.
  */
@@ -74,36 +81,69 @@ void ddw_csv_count(const char *buf, size_t len, uint64_t *quotes, uint64_t *newl
     *newlines += nn;
 }
 
-const char *ddw_csv_record_end(const char *p, const char *end, int *parity)
+/* Automaton step: class 0 other, 1 '"', 2 ',', 3 '\n'. */
+static int step(int st, int cls)
 {
-    int par = *parity & 1;
-
-    while (end - p >= 8) {
-        uint64_t w = load64(p);
-        uint64_t hit = eq_bytes(w, DDW_CSV_QUOTES);
-        if (!par)
-            hit |= eq_bytes(w, DDW_CSV_NEWLINES);
-        if (hit) {
-            for (int k = 0; k < 8; k++) {
-                if (p[k] == '"') {
-                    par ^= 1;
-                } else if (p[k] == '\n' && !par) {
-                    *parity = 0;
-                    return p + k;
-                }
-            }
-        }
-        p += 8;
+    switch (st) {
+    case DDW_CSV_S_START:
+        return cls == 1 ? DDW_CSV_S_QUOTED : (cls == 0 ? DDW_CSV_S_UNQUOTED : DDW_CSV_S_START);
+    case DDW_CSV_S_UNQUOTED:
+        return cls >= 2 ? DDW_CSV_S_START : DDW_CSV_S_UNQUOTED;
+    case DDW_CSV_S_QUOTED:
+        return cls == 1 ? DDW_CSV_S_QQ : DDW_CSV_S_QUOTED;
+    default: /* DDW_CSV_S_QQ: a quote inside a quoted field */
+        return cls == 1 ? DDW_CSV_S_QUOTED : (cls == 0 ? DDW_CSV_S_UNQUOTED : DDW_CSV_S_START);
     }
-    for (; p < end; p++) {
-        if (*p == '"') {
-            par ^= 1;
-        } else if (*p == '\n' && !par) {
-            *parity = 0;
+}
+
+static int byte_class(unsigned char c)
+{
+    return c == '"' ? 1 : c == ',' ? 2 : c == '\n' ? 3 : 0;
+}
+
+void ddw_csv_transitions(const char *buf, size_t len, uint8_t map[4])
+{
+    /* Four runs at once: state vector packed 2 bits per start state, one
+     * table lookup per byte. */
+    uint8_t table[256][4];
+    for (int v = 0; v < 256; v++)
+        for (int c = 0; c < 4; c++) {
+            int out = 0;
+            for (int k = 0; k < 4; k++)
+                out |= step((v >> (2 * k)) & 3, c) << (2 * k);
+            table[v][c] = (uint8_t)out;
+        }
+    uint8_t v = 0 | (1 << 2) | (2 << 4) | (3 << 6);
+    const unsigned char *p = (const unsigned char *)buf;
+    for (size_t i = 0; i < len; i++)
+        v = table[v][byte_class(p[i])];
+    for (int k = 0; k < 4; k++)
+        map[k] = (uint8_t)((v >> (2 * k)) & 3);
+}
+
+const char *ddw_csv_record_end(const char *p, const char *end, int *state)
+{
+    int st = *state;
+    while (p < end) {
+        if (st == DDW_CSV_S_QUOTED) {
+            const char *q = memchr(p, '"', (size_t)(end - p));
+            if (q == NULL) {
+                p = end;
+                break;
+            }
+            st = DDW_CSV_S_QQ;
+            p = q + 1;
+            continue;
+        }
+        int cls = byte_class((unsigned char)*p);
+        if (cls == 3) {
+            *state = DDW_CSV_S_START;
             return p;
         }
+        st = step(st, cls);
+        p++;
     }
-    *parity = par;
+    *state = st;
     return NULL;
 }
 

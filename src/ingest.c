@@ -1,15 +1,15 @@
 /*
  * ingest.c - stage 1: parallel CSV read and normalisation.
  *
- * Record boundaries follow quote parity: a record ends at a newline
- * preceded by an even number of quote characters (RFC 4180 escapes a quote
- * as two).  Each rank counts quotes and newlines in its byte range; one
- * allgather of those counts tells every rank the parity and line number at
- * its range's start, so segmentation and line numbers are exactly those of
- * a serial read, whatever the rank count.  Trade-off: a file whose quoting
- * is broken early is segmented the same wrong way on any rank count (the
- * damage is then reported as rejected rows), rather than each rank
- * guessing differently.
+ * Record boundaries follow the CSV automaton of csv.c (a newline ends a
+ * record unless it is inside a quoted field).  Each rank runs the
+ * automaton over its byte range from all four possible start states and
+ * counts newlines; one allgather of those maps and counts tells every rank
+ * the automaton state and line number at its range's start, so
+ * segmentation and line numbers are exactly those of a serial read,
+ * whatever the rank count.  Trade-off: one extra pass over each range
+ * (at table-lookup speed) buys an exact, deterministic split with no
+ * rank guessing where records begin.
  */
 #include "ddw_ingest.h"
 
@@ -83,14 +83,16 @@ static ddw_status read_header(const ddw_source_cfg *sc, const ddw_ingest_plan *p
     size_t cap = 1 << 16, len = 0;
     char *buf = ddw_xmalloc(cap);
     const char *end = NULL;
-    int parity = 0;
-    size_t scanned = 0;
+    int state = DDW_CSV_S_START;
+    size_t scanned = 0, bom = 0;
     for (;;) {
         ssize_t got = read(fd, buf + len, cap - len);
         if (got <= 0)
             break;
         len += (size_t)got;
-        end = ddw_csv_record_end(buf + scanned, buf + len, &parity);
+        if (scanned == 0)
+            scanned = bom = ddw_csv_skip_bom(buf, len);
+        end = ddw_csv_record_end(buf + scanned, buf + len, &state);
         if (end)
             break;
         scanned = len;
@@ -98,7 +100,6 @@ static ddw_status read_header(const ddw_source_cfg *sc, const ddw_ingest_plan *p
             buf = ddw_xrealloc(buf, cap *= 2);
     }
     close(fd);
-    size_t bom = ddw_csv_skip_bom(buf, len);
     size_t hlen = end ? (size_t)(end - buf) : len;
     sp->data_start = end ? hlen + 1 : len;
     uint64_t q = 0, nl = 0;
@@ -414,21 +415,28 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     w.base = lo - pre;
     window_extend(&w, (size_t)(hi - lo + pre));
     out->bytes_read += hi - lo;
-    uint64_t cnt[2] = {0, 0};
-    ddw_csv_count(w.buf + pre, (size_t)(hi - lo), &cnt[0], &cnt[1]);
+    /* automaton transitions and newline count of this range, shared with
+     * all ranks: the state and line number at lo follow from the ranks before */
+    uint64_t cnt[2] = {0, 0}, unused = 0;
+    uint8_t map[4];
+    ddw_csv_transitions(w.buf + pre, (size_t)(hi - lo), map);
+    ddw_csv_count(w.buf + pre, (size_t)(hi - lo), &unused, &cnt[1]);
+    cnt[0] = (uint64_t)map[0] | (uint64_t)map[1] << 8 | (uint64_t)map[2] << 16 |
+             (uint64_t)map[3] << 24;
     uint64_t *all = ddw_xmalloc((size_t)P * 2 * sizeof *all);
     ddw_comm_allgather_u64(comm, cnt, 2, all);
-    uint64_t qlo = 0, nlo = 0;
+    int state = DDW_CSV_S_START;
+    uint64_t nlo = 0;
     for (int k = 0; k < r; k++) {
-        qlo += all[2 * k];
+        state = (int)((all[2 * k] >> (8 * state)) & 0xff);
         nlo += all[2 * k + 1];
     }
     free(all);
-    /* first record starting in [lo, hi) */
+    /* first record starting in [lo, hi): lo itself if the byte before it
+     * ended a record, else just after the next record end */
     uint64_t start = lo;
-    if (pre && !(w.buf[0] == '\n' && (qlo & 1) == 0)) {
-        int parity = (int)(qlo & 1);
-        const char *e = ddw_csv_record_end(w.buf + pre, w.buf + w.len, &parity);
+    if (pre && !(w.buf[0] == '\n' && state == DDW_CSV_S_START)) {
+        const char *e = ddw_csv_record_end(w.buf + pre, w.buf + w.len, &state);
         start = e ? w.base + (uint64_t)(e - w.buf) + 1 : hi;
     }
     uint64_t q0 = 0, line = 0;
@@ -439,18 +447,15 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     char *scratch = ddw_xmalloc(scap);
     char reason[DDW_REASON_LEN];
     while (start < hi) {
-        int parity = 0;
+        int st = DDW_CSV_S_START;
         size_t from = (size_t)(start - w.base);
-        const char *e = ddw_csv_record_end(w.buf + from, w.buf + w.len, &parity);
-        size_t scanned = w.len;
+        const char *e = ddw_csv_record_end(w.buf + from, w.buf + w.len, &st);
         while (e == NULL) {
             size_t old = w.len;
             if (window_extend(&w, 1 << 20) == 0)
                 break;
-            e = ddw_csv_record_end(w.buf + old, w.buf + w.len, &parity);
-            scanned = w.len;
+            e = ddw_csv_record_end(w.buf + old, w.buf + w.len, &st);
         }
-        (void)scanned;
         size_t rec_off = (size_t)(start - w.base);
         size_t rec_len = e ? (size_t)(e - (w.buf + rec_off)) : w.len - rec_off;
         const char *rec = w.buf + rec_off;
@@ -461,7 +466,7 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
             blank--;
         if (blank > 0) {
             out->rows_read[s]++;
-            if (e == NULL && parity) {
+            if (e == NULL && st == DDW_CSV_S_QUOTED) {
                 add_reject(out, s, line, "unterminated quoted field at end of file");
                 out->rows_rejected[s]++;
             } else {

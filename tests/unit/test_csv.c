@@ -204,11 +204,60 @@ static void test_record_end(void **state)
     assert_ptr_equal(e, buf + 11); /* skips the quoted '\n' */
     e = ddw_csv_record_end(e + 1, end, &par);
     assert_null(e);
-    assert_int_equal(par, 0);
-    /* starting inside quotes (odd parity) */
-    par = 1;
+    assert_int_equal(par, DDW_CSV_S_UNQUOTED); /* inside "last", no final newline */
+    /* starting inside a quoted field: the quote at 4 closes it, 'x' is
+     * (malformed) unquoted text and the '\n' at 6 ends the record */
+    par = DDW_CSV_S_QUOTED;
     e = ddw_csv_record_end(buf, end, &par);
-    assert_ptr_equal(e, buf + 6); /* the quote at 4 closes, '\n' at 6 ends */
+    assert_ptr_equal(e, buf + 6);
+    par = DDW_CSV_S_QUOTED;
+    e = ddw_csv_record_end(buf + 5, end, &par); /* inside "x<LF>y" */
+    assert_ptr_equal(e, buf + 11);
+}
+
+static void test_stray_quote(void **state)
+{
+    /* a quote inside an unquoted field does not open quoting, so the
+     * following records are still found (the row itself is rejected by
+     * ddw_csv_split) */
+    const char *buf = "1,Bl\"ack,x\n2,ok\n";
+    const char *end = buf + strlen(buf);
+    int st = DDW_CSV_S_START;
+    (void)state;
+    const char *e = ddw_csv_record_end(buf, end, &st);
+    assert_ptr_equal(e, buf + 10);
+    e = ddw_csv_record_end(e + 1, end, &st);
+    assert_ptr_equal(e, buf + 15);
+}
+
+static void test_transitions(void **state)
+{
+    /* map[s] = end state when starting in s */
+    uint8_t m[4];
+    (void)state;
+    ddw_csv_transitions("ab", 2, m);
+    assert_int_equal(m[DDW_CSV_S_START], DDW_CSV_S_UNQUOTED);
+    assert_int_equal(m[DDW_CSV_S_QUOTED], DDW_CSV_S_QUOTED);
+    ddw_csv_transitions("a\"b,", 4, m);
+    assert_int_equal(m[DDW_CSV_S_START], DDW_CSV_S_START);     /* stray quote, then ',' */
+    assert_int_equal(m[DDW_CSV_S_QUOTED], DDW_CSV_S_START); /* quote closes, b, then ',' */
+    ddw_csv_transitions("\"", 1, m);
+    assert_int_equal(m[DDW_CSV_S_START], DDW_CSV_S_QUOTED);
+    assert_int_equal(m[DDW_CSV_S_UNQUOTED], DDW_CSV_S_UNQUOTED);
+    assert_int_equal(m[DDW_CSV_S_QUOTED], DDW_CSV_S_QQ);
+    assert_int_equal(m[DDW_CSV_S_QQ], DDW_CSV_S_QUOTED); /* "" escape */
+    /* composing chunk maps equals one run over the whole buffer */
+    const char *buf = "id,n\n1,\"a,\nb\"\"c\",x\n2,\"q\"\n3,Bl\"ack\n";
+    size_t len = strlen(buf);
+    uint8_t whole[4];
+    ddw_csv_transitions(buf, len, whole);
+    for (size_t cut = 0; cut <= len; cut++) {
+        uint8_t a[4], b[4];
+        ddw_csv_transitions(buf, cut, a);
+        ddw_csv_transitions(buf + cut, len - cut, b);
+        for (int st = 0; st < 4; st++)
+            assert_int_equal(b[a[st]], whole[st]);
+    }
 }
 
 static void test_record_end_split_buffer(void **state)
@@ -227,12 +276,12 @@ static void test_record_end_split_buffer(void **state)
         assert_ptr_equal(e, want2);
         assert_int_equal(par, 0);
     }
-    /* parity at the cut equals the parity of the quotes before it */
+    /* the state at a cut inside the quoted field is QUOTED */
     {
         const char *cut = strstr(buf, "with");
         int par = 0;
         assert_null(ddw_csv_record_end(want1 + 1, cut, &par));
-        assert_int_equal(par, 1);
+        assert_int_equal(par, DDW_CSV_S_QUOTED);
     }
 }
 
@@ -300,6 +349,8 @@ int main(void)
         cmocka_unit_test(test_scratch_overflow),
         cmocka_unit_test(test_record_end),
         cmocka_unit_test(test_record_end_split_buffer),
+        cmocka_unit_test(test_stray_quote),
+        cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_count),
         cmocka_unit_test(test_bom),
     };
