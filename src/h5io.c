@@ -93,7 +93,7 @@ ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t 
     int twod = type != DDW_H5_STR && width > 1;
     int rank = twod ? 2 : 1;
     hsize_t dims[2] = {nglobal, width}, maxd[2] = {H5S_UNLIMITED, width};
-    hsize_t chunk[2] = {f->chunk, width};
+    hsize_t chunk[2] = {f->chunk < nglobal ? f->chunk : (nglobal ? nglobal : 1), width};
     if (twod)
         chunk[0] = f->chunk / width > 0 ? f->chunk / width : 1;
     ddw_status rc = DDW_EHDF5;

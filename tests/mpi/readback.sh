@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Read the result back as an analyst would: h5dump shows the documented
+# layout with deflate-compressed chunks, and h5py checks every documented
+# dataset, its type, length, order and internal consistency.
+source "$(dirname "$0")/common.sh"
+out=$TMP/readback
+run_link 2 2 "$out" --config configs/example.ini 2>"$out.log"
+f=$out/link.h5
+[ -f "$f" ] && [ -z "$(ls -A "$out" | grep -v '^link.h5$')" ] # no temporary left behind
+h5dump -H -p "$f" >"$out.h5dump"
+for g in records persons edges rejects sources model; do
+    grep -q "GROUP \"$g\"" "$out.h5dump" || { echo "h5dump: group /$g missing"; exit 1; }
+done
+for obj in /records/person_id /records/record_id /persons/sources /edges/weight /edges/levels \
+           /rejects/reason /sources/sha256 /model/m; do
+    h5dump -H -d "$obj" "$f" >/dev/null || { echo "h5dump: $obj missing"; exit 1; }
+done
+grep -q "COMPRESSION DEFLATE" "$out.h5dump"
+h5dump -a /config "$f" >"$out.config"
+grep -q "source.treatment" "$out.config"
+h5dump -d /records/person_id -c 5 "$f" >/dev/null
+# h5ls -v shows the compression ratio
+h5ls -v "$f/records/person_id" >"$out.h5ls"
+grep -i "deflate" "$out.h5ls"
+$PY tests/py/readback.py "$f" configs/example.ini
