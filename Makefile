@@ -35,7 +35,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-.PHONY: FORCE all deps test unit demo bench check asan debug clean
+.PHONY: FORCE all deps test unit demo bench bench-quick check asan debug clean
 
 all: bin/ddwlink
 
@@ -92,6 +92,9 @@ demo: bin/ddwlink
 
 bench: bin/ddwlink
 	bash tests/bench/bench.sh
+
+bench-quick: bin/ddwlink
+	bash tests/bench/bench.sh quick
 
 check: clean
 	$(MAKE) test EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g"

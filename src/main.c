@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,7 +317,15 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_timers_reduce(&t, comm);
     char path[4096];
     snprintf(path, sizeof path, "%s/link.h5", dir);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t rss[2] = {(uint64_t)ru.ru_maxrss, (uint64_t)ru.ru_maxrss}; /* KiB */
+    ddw_comm_allreduce_u64(comm, rss, 1, DDW_COMM_SUM);
+    ddw_comm_allreduce_u64(comm, rss + 1, 1, DDW_COMM_MAX);
     print_summary(cfg, comm, &t, &ws, g, threads, path, &cs);
+    if (me == 0)
+        fprintf(stderr, "  peak memory %.3f GiB summed over ranks (largest rank %.3f GiB)\n",
+                rss[0] / 1048576.0, rss[1] / 1048576.0);
     exit_code = 0;
 fail_write:
 fail_ingest:

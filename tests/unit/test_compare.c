@@ -1,0 +1,419 @@
+/*
+ * test_compare.c - unit tests for the comparison methods (src/compare.c):
+ * which level specifications each method accepts (ddw_compare_parse_level)
+ * and which level ddw_compare_level returns for hand-built record pairs.
+ *
+ * Trade-off: comparisons are built directly (levels parsed one by one, no
+ * INI text) and records are filled with already-normalised values through
+ * the ddw_recs API, so a failure points at compare.c rather than at the
+ * config parser or the normaliser.  The string pairs were chosen so that
+ * their similarities sit well away from the configured thresholds (values
+ * noted beside each case), which keeps the expected level unambiguous.
+ * Every case asserts the exact 1-based level (0 = missing) and that the
+ * result does not depend on argument order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ddw_compare.h"
+#include "ddw_norm.h"
+#include "ddw_records.h"
+
+#define FIELDS ((1u << DDW_F_FORENAME) | (1u << DDW_F_DOB) | (1u << DDW_F_SEX))
+
+/* Builds comparison cc of field f with the n level specs (all must parse). */
+static void make_cc(ddw_compare_cfg *cc, ddw_field f, const char *method,
+                    const char *const *levels, int n)
+{
+    memset(cc, 0, sizeof *cc);
+    cc->field = f;
+    cc->method = ddw_compare_method_find(method);
+    assert_true(cc->method >= 0);
+    cc->nlevels = n;
+    for (int l = 0; l < n; l++) {
+        if (ddw_compare_parse_level(cc->method, levels[l], &cc->levels[l]) != DDW_OK)
+            fail_msg("level '%s' rejected for method %s", levels[l], method);
+        cc->m[l] = cc->u[l] = 1.0 / n;
+    }
+}
+
+/* Appends a record whose field f is the text s (NULL = missing). */
+static size_t push_text(ddw_recs *r, ddw_field f, const char *s)
+{
+    size_t i = ddw_recs_push(r, DDW_KEY(0, r->n + 2));
+    if (s)
+        ddw_recs_set_text(r, i, f, s, strlen(s));
+    return i;
+}
+
+/* Appends a record whose dob is y-m-d (y == 0: missing). */
+static size_t push_dob(ddw_recs *r, int y, int m, int d)
+{
+    size_t i = ddw_recs_push(r, DDW_KEY(0, r->n + 2));
+    ddw_recs_set_date(r, i, DDW_F_DOB,
+                      y ? ddw_norm_days_from_civil(y, m, d) : DDW_DATE_MISSING);
+    return i;
+}
+
+/* Level of the pair (i, j) within one record set; checks symmetry. */
+static int level(const ddw_compare_cfg *cc, const ddw_recs *r, size_t i, size_t j)
+{
+    int a = ddw_compare_level(cc, r, i, r, j);
+    int b = ddw_compare_level(cc, r, j, r, i);
+    assert_int_equal(a, b);
+    return a;
+}
+
+/* Level of two text values, each in a record set of its own. */
+static int text_level(const ddw_compare_cfg *cc, const char *a, const char *b)
+{
+    ddw_recs ra, rb;
+    ddw_recs_init(&ra, FIELDS);
+    ddw_recs_init(&rb, FIELDS);
+    /* padding so that the two values sit at different arena offsets */
+    push_text(&rb, cc->field, "PADDING");
+    size_t i = push_text(&ra, cc->field, a);
+    size_t j = push_text(&rb, cc->field, b);
+    int l1 = ddw_compare_level(cc, &ra, i, &rb, j);
+    int l2 = ddw_compare_level(cc, &rb, j, &ra, i);
+    assert_int_equal(l1, l2);
+    ddw_recs_free(&ra);
+    ddw_recs_free(&rb);
+    return l1;
+}
+
+/* Level of two dates y-m-d (y == 0: missing). */
+static int date_level(const ddw_compare_cfg *cc, int y1, int m1, int d1, int y2, int m2, int d2)
+{
+    ddw_recs r;
+    ddw_recs_init(&r, FIELDS);
+    size_t i = push_dob(&r, y1, m1, d1);
+    size_t j = push_dob(&r, y2, m2, d2);
+    int l = level(cc, &r, i, j);
+    ddw_recs_free(&r);
+    return l;
+}
+
+/* ---- level parsing -------------------------------------------------------- */
+
+static int parses(const char *method, const char *spec)
+{
+    ddw_level_cfg lv;
+    return ddw_compare_parse_level(ddw_compare_method_find(method), spec, &lv) == DDW_OK;
+}
+
+static void test_methods_table(void **state)
+{
+    (void)state;
+    assert_int_equal(ddw_compare_nmethods(), 3);
+    assert_int_equal(ddw_compare_method_find("exact"), 0);
+    assert_int_equal(ddw_compare_method_find("string"), 1);
+    assert_int_equal(ddw_compare_method_find("date"), 2);
+    assert_int_equal(ddw_compare_method_find("fuzzy"), -1);
+    assert_int_equal(ddw_compare_method_find(""), -1);
+    for (int i = 0; i < ddw_compare_nmethods(); i++)
+        assert_int_equal(ddw_compare_method_find(ddw_compare_method_at(i)->name), i);
+    /* field types each method accepts */
+    const ddw_compare_method *ex = ddw_compare_method_at(0);
+    const ddw_compare_method *st = ddw_compare_method_at(1);
+    const ddw_compare_method *dt = ddw_compare_method_at(2);
+    assert_true(ex->field_types & (1u << DDW_FT_SEX));
+    assert_true(ex->field_types & (1u << DDW_FT_DATE));
+    assert_true(st->field_types & (1u << DDW_FT_TEXT));
+    assert_false(st->field_types & (1u << DDW_FT_DATE));
+    assert_true(dt->field_types & (1u << DDW_FT_DATE));
+    assert_false(dt->field_types & (1u << DDW_FT_TEXT));
+}
+
+static void test_parse_level_values(void **state)
+{
+    (void)state;
+    ddw_level_cfg lv;
+    int str = ddw_compare_method_find("string"), date = ddw_compare_method_find("date");
+    assert_int_equal(ddw_compare_parse_level(str, "jw>=0.94", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_JW);
+    assert_float_equal(lv.param, 0.94, 1e-12);
+    assert_string_equal(lv.label, "jw>=0.94");
+    assert_int_equal(ddw_compare_parse_level(str, "jaro>=0.8", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_JARO);
+    assert_float_equal(lv.param, 0.8, 1e-12);
+    assert_int_equal(ddw_compare_parse_level(str, "dl<=1", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_DL);
+    assert_float_equal(lv.param, 1, 0);
+    assert_int_equal(ddw_compare_parse_level(str, "lev<=2", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_LEV);
+    assert_float_equal(lv.param, 2, 0);
+    assert_int_equal(ddw_compare_parse_level(str, "soundex", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_SOUNDEX);
+    assert_int_equal(ddw_compare_parse_level(str, "initial", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_INITIAL);
+    assert_int_equal(ddw_compare_parse_level(str, "exact", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_EXACT);
+    assert_int_equal(ddw_compare_parse_level(str, "else", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_ELSE);
+    assert_string_equal(lv.label, "else");
+    assert_int_equal(ddw_compare_parse_level(date, "days<=30", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_DAYS);
+    assert_float_equal(lv.param, 30, 0);
+    assert_string_equal(lv.label, "days<=30");
+    assert_int_equal(ddw_compare_parse_level(date, "swap_dm", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_SWAP_DM);
+    assert_int_equal(ddw_compare_parse_level(date, "year", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_YEAR);
+    assert_int_equal(ddw_compare_parse_level(date, "exact", &lv), DDW_OK);
+    assert_int_equal(lv.kind, DDW_LV_EXACT);
+}
+
+static void test_parse_level_per_method(void **state)
+{
+    (void)state;
+    /* string */
+    assert_true(parses("string", "jw>=0.94"));
+    assert_true(parses("string", "jw>=0"));
+    assert_true(parses("string", "jw>=1"));
+    assert_true(parses("string", "dl<=0"));
+    assert_true(parses("string", "lev<=64"));
+    assert_false(parses("string", "swap_dm"));
+    assert_false(parses("string", "days<=30"));
+    assert_false(parses("string", "year"));
+    /* date */
+    assert_true(parses("date", "days<=30"));
+    assert_true(parses("date", "days<=0"));
+    assert_false(parses("date", "jw>=0.94"));
+    assert_false(parses("date", "jaro>=0.9"));
+    assert_false(parses("date", "dl<=1"));
+    assert_false(parses("date", "soundex"));
+    assert_false(parses("date", "initial"));
+    /* exact */
+    assert_true(parses("exact", "exact"));
+    assert_true(parses("exact", "else"));
+    assert_false(parses("exact", "jw>=0.9"));
+    assert_false(parses("exact", "soundex"));
+    assert_false(parses("exact", "days<=3"));
+    assert_false(parses("exact", "swap_dm"));
+}
+
+static void test_parse_level_rejects(void **state)
+{
+    (void)state;
+    /* parameters out of range */
+    assert_false(parses("string", "jw>=1.5"));
+    assert_false(parses("string", "jw>=-0.1"));
+    assert_false(parses("string", "jaro>=2"));
+    assert_false(parses("string", "dl<=-1"));
+    assert_false(parses("string", "dl<=65"));
+    assert_false(parses("date", "days<=-1"));
+    assert_false(parses("date", "days<=100001"));
+    assert_false(parses("date", "days<=inf"));
+    /* bad syntax */
+    assert_false(parses("string", "garbage"));
+    assert_false(parses("string", ""));
+    assert_false(parses("string", "jw>="));
+    assert_false(parses("string", "jw>=0.9x"));
+    assert_false(parses("string", "jw>0.9"));
+    assert_false(parses("string", "jw"));
+    assert_false(parses("string", "Exact"));
+    assert_false(parses("string", "exact "));
+    assert_false(parses("string", "elsewhere"));
+    assert_false(parses("date", "days<=thirty"));
+    /* method out of range */
+    ddw_level_cfg lv;
+    assert_int_equal(ddw_compare_parse_level(-1, "exact", &lv), DDW_EINVAL);
+    assert_int_equal(ddw_compare_parse_level(ddw_compare_nmethods(), "exact", &lv),
+                     DDW_EINVAL);
+}
+
+/* "nan" is not a number in range: a NaN threshold would never hold (jw)
+ * or be converted to an integer with undefined behaviour (days). */
+static void test_parse_level_rejects_nan(void **state)
+{
+    (void)state;
+    assert_false(parses("string", "jw>=nan"));
+    assert_false(parses("string", "jaro>=NAN"));
+    assert_false(parses("string", "dl<=nan"));
+    assert_false(parses("date", "days<=nan"));
+}
+
+/* ---- string levels ----------------------------------------------------------- */
+
+static void test_string_levels(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"exact", "jw>=0.94", "jw>=0.80", "soundex", "initial",
+                                     "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "string", lv, 6);
+    assert_int_equal(text_level(&cc, "MARTHA", "MARTHA"), 1);
+    assert_int_equal(text_level(&cc, "MARTHA", "MARHTA"), 2);   /* jw 0.961 */
+    assert_int_equal(text_level(&cc, "DWAYNE", "DUANE"), 3);    /* jw 0.840 */
+    assert_int_equal(text_level(&cc, "TYMCZAK", "TEMSIK"), 4);  /* jw 0.679, T522 both */
+    assert_int_equal(text_level(&cc, "PFISTER", "PFEIFFER"), 5);/* jw 0.771, P236/P160 */
+    assert_int_equal(text_level(&cc, "SMITH", "SANDERS"), 5);   /* jw 0.503, S530/S536 */
+    assert_int_equal(text_level(&cc, "SMITH", "JONES"), 6);     /* jw 0, S530/J520 */
+    /* exact needs identical bytes, not just a shared prefix */
+    assert_int_equal(text_level(&cc, "JOHN", "JOHNS"), 2);      /* jw 0.960 */
+    assert_int_equal(text_level(&cc, "JOHN", "JOHNNY"), 3);     /* jw 0.933 */
+    /* missing on either side (or both) is level 0, whatever the levels */
+    assert_int_equal(text_level(&cc, NULL, "SMITH"), 0);
+    assert_int_equal(text_level(&cc, "SMITH", NULL), 0);
+    assert_int_equal(text_level(&cc, NULL, NULL), 0);
+    /* an empty value is stored as missing */
+    assert_int_equal(text_level(&cc, "", "SMITH"), 0);
+}
+
+static void test_string_edit_distance(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"lev<=1", "dl<=1", "jaro>=0.9", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "string", lv, 4);
+    assert_int_equal(text_level(&cc, "SMITH", "SMITH"), 1);   /* lev 0 */
+    assert_int_equal(text_level(&cc, "SMITH", "SMYTH"), 1);   /* lev 1 (substitution) */
+    assert_int_equal(text_level(&cc, "SMITH", "SMITHE"), 1);  /* lev 1 (insertion) */
+    assert_int_equal(text_level(&cc, "SMITH", "SMIHT"), 2);   /* lev 2, dl 1 (transposition) */
+    assert_int_equal(text_level(&cc, "ASHCRAFT", "ASHCROFT"), 1);
+    assert_int_equal(text_level(&cc, "MARTHA", "MARHTA"), 2); /* lev 2, dl 1 */
+    assert_int_equal(text_level(&cc, "SMITH", "SMYTHE"), 4);  /* dl 2, jaro 0.822 */
+    assert_int_equal(text_level(&cc, "SMITH", "JONES"), 4);
+}
+
+static void test_string_same_set(void **state)
+{
+    (void)state;
+    /* several records in one set: levels are per pair, by index */
+    static const char *const lv[] = {"exact", "dl<=1", "initial", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "string", lv, 4);
+    ddw_recs r;
+    ddw_recs_init(&r, FIELDS);
+    size_t a = push_text(&r, DDW_F_FORENAME, "JOHN");
+    size_t b = push_text(&r, DDW_F_FORENAME, "JON");
+    size_t c = push_text(&r, DDW_F_FORENAME, "JANE");
+    size_t d = push_text(&r, DDW_F_FORENAME, NULL);
+    size_t e = push_text(&r, DDW_F_FORENAME, "JOHN");
+    size_t f = push_text(&r, DDW_F_FORENAME, "PAUL");
+    assert_int_equal(level(&cc, &r, a, a), 1);
+    assert_int_equal(level(&cc, &r, a, e), 1);
+    assert_int_equal(level(&cc, &r, a, b), 2);
+    assert_int_equal(level(&cc, &r, a, c), 3);
+    assert_int_equal(level(&cc, &r, b, c), 3);
+    assert_int_equal(level(&cc, &r, a, f), 4);
+    assert_int_equal(level(&cc, &r, a, d), 0);
+    assert_int_equal(level(&cc, &r, d, d), 0);
+    ddw_recs_free(&r);
+}
+
+/* ---- date levels --------------------------------------------------------------- */
+
+static void test_date_levels(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"exact", "swap_dm", "days<=30", "year", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_DOB, "date", lv, 5);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 3, 7), 1);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 7, 3), 2);   /* swapped */
+    assert_int_equal(date_level(&cc, 1985, 5, 5, 1985, 5, 5), 1);   /* d == m: exact */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 3, 30), 3);  /* 23 days */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 4, 6), 3);   /* 30 days: boundary */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 4, 7), 4);   /* 31 days */
+    assert_int_equal(date_level(&cc, 1985, 12, 31, 1986, 1, 1), 3); /* 1 day, across years */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 11, 20), 4); /* same year */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1986, 7, 3), 5);   /* swapped, other year */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1990, 3, 7), 5);
+    assert_int_equal(date_level(&cc, 1899, 12, 31, 1900, 2, 28), 5);/* 59 days, other year */
+    assert_int_equal(date_level(&cc, 1960, 2, 29, 1960, 3, 1), 3);  /* leap day */
+    assert_int_equal(date_level(&cc, 0, 0, 0, 1985, 3, 7), 0);      /* missing */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 0, 0, 0), 0);
+    assert_int_equal(date_level(&cc, 0, 0, 0, 0, 0, 0), 0);
+}
+
+static void test_date_swap_needs_distinct_day_month(void **state)
+{
+    (void)state;
+    /* without an exact level first, a date whose day equals its month must
+     * not count as "swapped" with itself */
+    static const char *const lv[] = {"swap_dm", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_DOB, "date", lv, 2);
+    assert_int_equal(date_level(&cc, 1985, 5, 5, 1985, 5, 5), 2);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 7, 3), 1);
+    assert_int_equal(date_level(&cc, 1985, 12, 1, 1985, 1, 12), 1);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 3, 7), 2);  /* identical, d != m */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 7, 4), 2);  /* not a swap */
+}
+
+static void test_date_days_zero(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"days<=0", "days<=365", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_DOB, "date", lv, 3);
+    assert_int_equal(date_level(&cc, 2001, 6, 15, 2001, 6, 15), 1);
+    assert_int_equal(date_level(&cc, 2001, 6, 15, 2001, 6, 16), 2);
+    assert_int_equal(date_level(&cc, 2001, 6, 15, 2002, 6, 15), 2);  /* 365 days */
+    assert_int_equal(date_level(&cc, 2003, 6, 15, 2004, 6, 15), 3);  /* 366: 29 Feb 2004 */
+    assert_int_equal(date_level(&cc, 1920, 1, 1, 2020, 1, 1), 3);
+}
+
+/* ---- exact method ---------------------------------------------------------------- */
+
+static void test_exact_sex(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"exact", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_SEX, "exact", lv, 2);
+    ddw_recs r;
+    ddw_recs_init(&r, FIELDS);
+    size_t m1 = push_text(&r, DDW_F_SEX, "M");
+    size_t f1 = push_text(&r, DDW_F_SEX, "F");
+    size_t m2 = push_text(&r, DDW_F_SEX, "M");
+    size_t f2 = push_text(&r, DDW_F_SEX, "F");
+    size_t u = push_text(&r, DDW_F_SEX, NULL);
+    assert_int_equal(level(&cc, &r, m1, m2), 1);
+    assert_int_equal(level(&cc, &r, f1, f2), 1);
+    assert_int_equal(level(&cc, &r, m1, f1), 2);
+    assert_int_equal(level(&cc, &r, m2, f2), 2);
+    assert_int_equal(level(&cc, &r, m1, u), 0);
+    assert_int_equal(level(&cc, &r, u, f2), 0);
+    ddw_recs_free(&r);
+}
+
+static void test_exact_date(void **state)
+{
+    (void)state;
+    /* the exact method on a date field compares day numbers */
+    static const char *const lv[] = {"exact", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_DOB, "exact", lv, 2);
+    assert_int_equal(date_level(&cc, 1970, 1, 1, 1970, 1, 1), 1);
+    assert_int_equal(date_level(&cc, 1969, 12, 31, 1969, 12, 31), 1);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 7, 3), 2);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 0, 0, 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_methods_table),
+        cmocka_unit_test(test_parse_level_values),
+        cmocka_unit_test(test_parse_level_per_method),
+        cmocka_unit_test(test_parse_level_rejects),
+        cmocka_unit_test(test_parse_level_rejects_nan),
+        cmocka_unit_test(test_string_levels),
+        cmocka_unit_test(test_string_edit_distance),
+        cmocka_unit_test(test_string_same_set),
+        cmocka_unit_test(test_date_levels),
+        cmocka_unit_test(test_date_swap_needs_distinct_day_month),
+        cmocka_unit_test(test_date_days_zero),
+        cmocka_unit_test(test_exact_sex),
+        cmocka_unit_test(test_exact_date),
+    };
+    return cmocka_run_group_tests_name("compare", tests, NULL, NULL);
+}

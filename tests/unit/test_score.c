@@ -1,0 +1,516 @@
+/*
+ * test_score.c - unit tests for Fellegi-Sunter scoring (src/score.c):
+ * level weights, weight-to-probability, and ddw_score_run on blocks made by
+ * ddw_block_run (serial, one-rank build) for a hand-made record set with
+ * two overlapping blocking passes, plus a larger pseudo-random set checked
+ * against a brute-force pair loop at several OpenMP thread counts.
+ *
+ * Trade-off: for the hand-made set every pair's levels and weight are
+ * worked out in this file from the m/u probabilities and prior written in
+ * the config text (weight = log2(prior/(1-prior)) + sum of log2(m/u), the
+ * missing level adding 0), summed in comparison order as score.h promises,
+ * so weights are compared bit for bit and the threshold can be set exactly
+ * on a pair's weight to test ">=".  The random set relies on
+ * ddw_block_key and ddw_compare_level (tested elsewhere) for its reference
+ * and checks instead that tiling, de-duplication and threads neither lose,
+ * repeat nor change any edge.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+#include <omp.h>
+
+#include "ddw_block.h"
+#include "ddw_comm.h"
+#include "ddw_compare.h"
+#include "ddw_config.h"
+#include "ddw_norm.h"
+#include "ddw_records.h"
+#include "ddw_score.h"
+
+#define ALL_FIELDS ((1u << DDW_NFIELDS) - 1)
+
+/* |a - b| <= eps, printing both values on failure (this cmocka has no
+ * assert_double_equal). */
+#define assert_near(a, b, eps)                                                       \
+    do {                                                                             \
+        double a_ = (a), b_ = (b);                                                   \
+        if (!(fabs(a_ - b_) <= (eps))) {                                             \
+            print_error("%.17g != %.17g (eps %g)\n", a_, b_, (double)(eps));          \
+            fail();                                                                  \
+        }                                                                            \
+    } while (0)
+
+/* Comparisons in order: forename (string), surname (exact), dob (date). */
+static const char *const cfg_text =
+    "[run]\nname = t\nseed = 1\n"
+    "[match]\nthreshold = 6\nprior = 0.01\n"
+    "[block]\nmax_block_size = 1000\n"
+    "[source.a]\npath = a.csv\nid_column = id\nforename = fn\nsurname = sn\ndob = dob\n"
+    "[blocking.dob]\nkey = exact(dob)\n"
+    "[blocking.sx]\nkey = soundex(surname)\n"
+    "[compare.forename]\nfield = forename\nmethod = string\nlevels = exact, jw>=0.9, else\n"
+    "m = 0.9, 0.05, 0.05\nu = 0.01, 0.04, 0.95\n"
+    "[compare.surname]\nfield = surname\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.9, 0.1\nu = 0.05, 0.95\n"
+    "[compare.dob]\nfield = dob\nmethod = date\nlevels = exact, year, else\n"
+    "m = 0.9, 0.05, 0.05\nu = 0.001, 0.049, 0.95\n";
+
+/* The same numbers, by hand: W_x[level], level 0 = missing. */
+#define PRIOR 0.01
+static double wf(int l)
+{
+    const double v[] = {0.0, log2(0.9 / 0.01), log2(0.05 / 0.04), log2(0.05 / 0.95)};
+    return v[l];
+}
+static double ws(int l)
+{
+    const double v[] = {0.0, log2(0.9 / 0.05), log2(0.1 / 0.95)};
+    return v[l];
+}
+static double wd(int l)
+{
+    const double v[] = {0.0, log2(0.9 / 0.001), log2(0.05 / 0.049), log2(0.05 / 0.95)};
+    return v[l];
+}
+/* Expected weight of a pair with levels f, s, d: prior first, then in comparison order. */
+static double expect_weight(int f, int s, int d)
+{
+    double w = log2(PRIOR / (1.0 - PRIOR));
+    w += wf(f);
+    w += ws(s);
+    w += wd(d);
+    return w;
+}
+
+static ddw_config *parse_cfg(void)
+{
+    ddw_config *cfg = NULL;
+    assert_int_equal(ddw_config_parse("test_score.ini", cfg_text, 0, NULL, stderr, &cfg),
+                     DDW_OK);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->npasses, 2);
+    assert_int_equal(cfg->ncompare, 3);
+    return cfg;
+}
+
+/* ---- weights and probability ------------------------------------------------ */
+
+static void test_weights(void **state)
+{
+    (void)state;
+    ddw_config *cfg = parse_cfg();
+    double w[DDW_MAX_COMPARE][DDW_MAX_LEVELS + 1];
+    memset(w, 0x7f, sizeof w); /* garbage: level 0 must be written */
+    ddw_score_weights(cfg, w);
+    for (int c = 0; c < cfg->ncompare; c++) {
+        assert_true(w[c][0] == 0.0);
+        for (int l = 0; l < cfg->compare[c].nlevels; l++)
+            assert_near(w[c][l + 1], log2(cfg->compare[c].m[l] / cfg->compare[c].u[l]),
+                                1e-15);
+    }
+    for (int l = 0; l <= 3; l++) {
+        assert_near(w[0][l], wf(l), 1e-12);
+        assert_near(w[2][l], wd(l), 1e-12);
+    }
+    for (int l = 0; l <= 2; l++)
+        assert_near(w[1][l], ws(l), 1e-12);
+    /* hand values */
+    assert_near(w[0][1], 6.491853096329675, 1e-12);   /* log2 90 */
+    assert_near(w[1][2], -3.247927513443585, 1e-12);  /* log2 (0.1/0.95) */
+    assert_near(w[2][1], 9.813781191217037, 1e-12);   /* log2 900 */
+    assert_near(ddw_config_prior_weight(cfg), log2(0.01 / 0.99), 1e-15);
+    assert_near(ddw_config_prior_weight(cfg), -6.629356620079610, 1e-12);
+    ddw_config_destroy(&cfg);
+}
+
+static void test_probability(void **state)
+{
+    (void)state;
+    assert_true(ddw_score_probability(0.0) == 0.5);
+    assert_near(ddw_score_probability(10.0), 1024.0 / 1025.0, 1e-15);
+    assert_near(ddw_score_probability(10.0), 0.99902, 1e-5);
+    assert_near(ddw_score_probability(-10.0), 1.0 / 1025.0, 1e-15);
+    assert_near(ddw_score_probability(1.0), 2.0 / 3.0, 1e-15);
+    assert_true(ddw_score_probability(5000.0) == 1.0);
+    assert_true(ddw_score_probability(-5000.0) == 0.0);
+    /* monotone over realistic weights (beyond about 53 the quotient
+     * o / (1 + o) can round 1 ulp below its neighbour) */
+    double prev = 0.0;
+    for (double w = -50; w <= 50; w += 0.25) {
+        double p = ddw_score_probability(w);
+        assert_true(p >= prev);
+        assert_true(p >= 0.0 && p <= 1.0);
+        prev = p;
+    }
+}
+
+/* ---- the hand-made record set -------------------------------------------------- */
+
+/* Record keys, deliberately not in input order: R2 < R1 as keys. */
+#define K1 DDW_KEY(1, 5)
+#define K2 DDW_KEY(0, 9)
+#define K3 DDW_KEY(2, 1)
+#define K4 DDW_KEY(0, 2)
+#define K5 DDW_KEY(1, 7)
+#define K6 DDW_KEY(2, 3)
+
+static void add(ddw_recs *r, uint64_t key, const char *fn, const char *sn, int32_t dob)
+{
+    size_t i = ddw_recs_push(r, key);
+    if (fn)
+        ddw_recs_set_text(r, i, DDW_F_FORENAME, fn, strlen(fn));
+    if (sn)
+        ddw_recs_set_text(r, i, DDW_F_SURNAME, sn, strlen(sn));
+    ddw_recs_set_date(r, i, DDW_F_DOB, dob);
+}
+
+/*
+ * pass 0, exact(dob) 1980-01-01: {R1, R2, R4};  pass 1, soundex S530:
+ * {R1, R2, R3, R5}.  R1-R2 share both keys: scored once (pass 0), one
+ * duplicate.  8 pairs scored.
+ */
+static void make_small(ddw_recs *home)
+{
+    int32_t d0 = ddw_norm_days_from_civil(1980, 1, 1);
+    ddw_recs_init(home, ALL_FIELDS);
+    add(home, K1, "JOHN", "SMITH", d0);
+    add(home, K2, "JOHN", "SMITH", d0);
+    add(home, K3, "JON", "SMYTHE", ddw_norm_days_from_civil(1980, 6, 1));
+    add(home, K4, "MARY", "JONES", d0);
+    add(home, K5, NULL, "SMITH", DDW_DATE_MISSING);
+    add(home, K6, "ANNA", NULL, ddw_norm_days_from_civil(1990, 5, 5));
+}
+
+typedef struct {
+    uint64_t a, b;
+    uint32_t pass;
+    int lv[3];
+} pair_want;
+
+/* Every candidate pair of the small set: keys (a < b), first shared pass, levels. */
+static const pair_want small_pairs[] = {
+    {K2, K1, 0, {1, 1, 1}}, /* identical */
+    {K4, K1, 0, {3, 2, 1}}, /* JOHN/MARY, SMITH/JONES, same dob */
+    {K4, K2, 0, {3, 2, 1}},
+    {K1, K3, 1, {2, 2, 2}}, /* JOHN/JON jw 0.933, SMITH/SMYTHE, same year */
+    {K2, K3, 1, {2, 2, 2}},
+    {K1, K5, 1, {0, 1, 0}}, /* forename and dob missing */
+    {K2, K5, 1, {0, 1, 0}},
+    {K5, K3, 1, {0, 2, 0}},
+};
+#define NSMALL (sizeof small_pairs / sizeof small_pairs[0])
+
+static double small_weight(const pair_want *p) { return expect_weight(p->lv[0], p->lv[1], p->lv[2]); }
+
+/* Index of edge (a, b) in e, or -1. */
+static long find_edge(const ddw_edges *e, uint64_t a, uint64_t b)
+{
+    long hit = -1;
+    for (size_t k = 0; k < e->n; k++)
+        if (e->a[k] == a && e->b[k] == b) {
+            assert_true(hit < 0); /* at most once */
+            hit = (long)k;
+        }
+    return hit;
+}
+
+/* Scores the small set at the given threshold and checks edges and stats. */
+static void run_small(ddw_config *cfg, double threshold, long long max_block)
+{
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_small(&home);
+    cfg->threshold = threshold;
+    cfg->max_block = max_block;
+    ddw_blocks blk;
+    assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+    assert_int_equal(blk.candidate_pairs, 3 + 6);
+    ddw_edges e;
+    ddw_score_stats st;
+    assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);
+    assert_int_equal(st.pairs_scored, 8);
+    assert_int_equal(st.pairs_duplicate, 1);
+    assert_int_equal(e.ncompare, 3);
+    uint64_t sum = 0;
+    for (int t = 0; t < st.nthreads; t++)
+        sum += st.per_thread[t];
+    assert_int_equal(sum, st.pairs_scored);
+    size_t nwant = 0;
+    for (size_t p = 0; p < NSMALL; p++) {
+        const pair_want *w = &small_pairs[p];
+        double wt = small_weight(w);
+        long k = find_edge(&e, w->a, w->b);
+        assert_int_equal(find_edge(&e, w->b, w->a), -1); /* never b > a */
+        if (wt >= threshold) {
+            nwant++;
+            assert_true(k >= 0);
+            assert_true(e.weight[k] == wt);
+            assert_int_equal(e.pass[k], w->pass);
+            for (int c = 0; c < 3; c++)
+                assert_int_equal(e.levels[(size_t)k * 3 + (size_t)c], w->lv[c]);
+        } else {
+            assert_int_equal(k, -1);
+        }
+    }
+    assert_int_equal(e.n, nwant);
+    for (size_t k = 0; k < e.n; k++)
+        assert_true(e.a[k] < e.b[k]);
+    ddw_edges_free(&e);
+    ddw_score_stats_free(&st);
+    assert_null(st.per_thread);
+    ddw_block_free(&blk);
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+}
+
+static void test_small_threshold(void **state)
+{
+    (void)state;
+    ddw_config *cfg = parse_cfg();
+    assert_true(cfg->threshold == 6.0);
+    /* hand check of the arithmetic: only R1-R2 clears 6 */
+    assert_near(small_weight(&small_pairs[0]), 13.846203, 1e-6);
+    assert_near(small_weight(&small_pairs[5]), -2.459432, 1e-6);
+    assert_near(small_weight(&small_pairs[1]), -4.311430, 1e-6);
+    run_small(cfg, 6.0, 1000);
+    /* threshold exactly on R1-R5's weight: R1-R2, R1-R5, R2-R5 */
+    double w15 = small_weight(&small_pairs[5]);
+    run_small(cfg, w15, 1000);
+    run_small(cfg, nextafter(w15, INFINITY), 1000);
+    /* everything */
+    run_small(cfg, -200, 1000);
+    /* tiled blocks (max_block 2 cuts both blocks) give the same answers */
+    run_small(cfg, -200, 2);
+    run_small(cfg, w15, 3);
+    ddw_config_destroy(&cfg);
+}
+
+static void test_small_edges_exact(void **state)
+{
+    (void)state;
+    ddw_config *cfg = parse_cfg();
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_small(&home);
+    double w15 = small_weight(&small_pairs[5]);
+    cfg->threshold = w15;
+    ddw_blocks blk;
+    assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+    ddw_edges e;
+    ddw_score_stats st;
+    assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);
+    assert_int_equal(e.n, 3);
+    long k12 = find_edge(&e, K2, K1), k15 = find_edge(&e, K1, K5), k25 = find_edge(&e, K2, K5);
+    assert_true(k12 >= 0 && k15 >= 0 && k25 >= 0);
+    assert_true(e.weight[k12] ==
+                log2(0.01 / 0.99) + log2(0.9 / 0.01) + log2(0.9 / 0.05) + log2(0.9 / 0.001));
+    assert_true(e.weight[k15] == log2(0.01 / 0.99) + log2(0.9 / 0.05));
+    assert_true(e.weight[k25] == e.weight[k15]);
+    assert_int_equal(e.pass[k12], 0);
+    assert_int_equal(e.pass[k15], 1);
+    assert_int_equal(e.pass[k25], 1);
+    const uint8_t l12[3] = {1, 1, 1}, l15[3] = {0, 1, 0};
+    assert_memory_equal(e.levels + (size_t)k12 * 3, l12, 3);
+    assert_memory_equal(e.levels + (size_t)k15 * 3, l15, 3);
+    assert_memory_equal(e.levels + (size_t)k25 * 3, l15, 3);
+    ddw_edges_free(&e);
+    ddw_score_stats_free(&st);
+    ddw_block_free(&blk);
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t a, b;
+    double w;
+    uint32_t pass;
+    uint8_t lv[3];
+} edge_row;
+
+static int cmp_row(const void *x, const void *y)
+{
+    const edge_row *p = x, *q = y;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static edge_row *rows_of(const ddw_edges *e)
+{
+    edge_row *r = calloc(e->n + 1, sizeof *r);
+    assert_non_null(r);
+    for (size_t k = 0; k < e->n; k++) {
+        r[k].a = e->a[k];
+        r[k].b = e->b[k];
+        r[k].w = e->weight[k];
+        r[k].pass = e->pass[k];
+        memcpy(r[k].lv, e->levels + k * 3, 3);
+    }
+    qsort(r, e->n, sizeof *r, cmp_row);
+    return r;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* 600 records from small pools of names and dates, so blocks are large and overlap. */
+static void make_random(ddw_recs *home)
+{
+    static const char *const fn[] = {"JOHN", "JON", "JOHNNY", "MARY", "MARIE", "ANNA", "ANN"};
+    static const char *const sn[] = {"SMITH", "SMYTH", "SMYTHE", "JONES", "JONAS", "BROWN"};
+    uint64_t s = 77;
+    ddw_recs_init(home, ALL_FIELDS);
+    for (int i = 0; i < 600; i++) {
+        uint64_t r = rng_next(&s);
+        const char *f = r % 9 == 0 ? NULL : fn[(r >> 8) % 7];
+        const char *n = (r >> 16) % 11 == 0 ? NULL : sn[(r >> 24) % 6];
+        int32_t dob = (r >> 32) % 13 == 0
+                          ? DDW_DATE_MISSING
+                          : ddw_norm_days_from_civil(1980 + (int)((r >> 40) % 3),
+                                                     1 + (int)((r >> 44) % 2), 1);
+        add(home, DDW_KEY((r >> 50) % 3, 100000 - i), f, n, dob);
+    }
+}
+
+/* Brute force over all home pairs: edges that must come out. */
+static edge_row *brute_force(const ddw_config *cfg, const ddw_recs *home, size_t *n,
+                             uint64_t *scored, uint64_t *dups)
+{
+    double w[DDW_MAX_COMPARE][DDW_MAX_LEVELS + 1];
+    ddw_score_weights(cfg, w);
+    edge_row *r = calloc(home->n * home->n / 2 + 1, sizeof *r);
+    assert_non_null(r);
+    *n = 0;
+    *scored = *dups = 0;
+    for (size_t i = 0; i < home->n; i++)
+        for (size_t j = i + 1; j < home->n; j++) {
+            int first = -1;
+            for (int p = 0; p < cfg->npasses; p++) {
+                uint64_t ki = ddw_block_key(cfg, p, home, i);
+                if (ki != 0 && ki == ddw_block_key(cfg, p, home, j)) {
+                    if (first < 0)
+                        first = p;
+                    else
+                        (*dups)++;
+                }
+            }
+            if (first < 0)
+                continue;
+            (*scored)++;
+            double wt = ddw_config_prior_weight(cfg);
+            uint8_t lv[3];
+            for (int c = 0; c < 3; c++) {
+                int l = ddw_compare_level(&cfg->compare[c], home, i, home, j);
+                lv[c] = (uint8_t)l;
+                wt += w[c][l];
+            }
+            if (wt < cfg->threshold)
+                continue;
+            edge_row *e = &r[(*n)++];
+            e->a = home->key[i] < home->key[j] ? home->key[i] : home->key[j];
+            e->b = home->key[i] < home->key[j] ? home->key[j] : home->key[i];
+            e->w = wt;
+            e->pass = (uint32_t)first;
+            memcpy(e->lv, lv, 3);
+        }
+    qsort(r, *n, sizeof *r, cmp_row);
+    return r;
+}
+
+static void check_rows(const edge_row *got, const edge_row *want, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        assert_true(got[k].a == want[k].a);
+        assert_true(got[k].b == want[k].b);
+        assert_true(got[k].w == want[k].w);
+        assert_int_equal(got[k].pass, want[k].pass);
+        assert_memory_equal(got[k].lv, want[k].lv, 3);
+    }
+}
+
+/*
+ * Default thread count (OMP_NUM_THREADS as the environment leaves it), then
+ * 2, 1 and 3 threads, untiled and tiled: the edge set never changes and
+ * equals the brute-force answer.
+ */
+static void test_threads_same_edges(void **state)
+{
+    (void)state;
+    ddw_config *cfg = parse_cfg();
+    cfg->threshold = 0.0;
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_random(&home);
+    size_t nwant;
+    uint64_t scored, dups;
+    edge_row *want = brute_force(cfg, &home, &nwant, &scored, &dups);
+    assert_true(nwant > 100);        /* the set is not trivial ... */
+    assert_true(scored > nwant);     /* ... some pairs fall below the threshold */
+    assert_true(dups > 1000);        /* ... and the passes overlap a lot */
+    int saved = omp_get_max_threads();
+    static const int threads[] = {0, 2, 1, 3};   /* 0: as the environment says */
+    static const long long tiles[] = {1000000, 7};
+    for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
+        cfg->max_block = tiles[ti];
+        ddw_blocks blk;
+        assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+        if (ti == 1)
+            assert_true(blk.ntiles > 0);
+        for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+            if (threads[t] > 0)
+                omp_set_num_threads(threads[t]);
+            ddw_edges e;
+            ddw_score_stats st;
+            assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);
+            assert_int_equal(st.nthreads, threads[t] > 0 ? threads[t] : saved);
+            assert_int_equal(st.pairs_scored, scored);
+            assert_int_equal(st.pairs_duplicate, dups);
+            uint64_t sum = 0;
+            for (int k = 0; k < st.nthreads; k++)
+                sum += st.per_thread[k];
+            assert_int_equal(sum, scored);
+            assert_int_equal(e.n, nwant);
+            edge_row *got = rows_of(&e);
+            check_rows(got, want, nwant);
+            free(got);
+            ddw_edges_free(&e);
+            ddw_score_stats_free(&st);
+        }
+        omp_set_num_threads(saved);
+        ddw_block_free(&blk);
+    }
+    free(want);
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_weights),
+        cmocka_unit_test(test_probability),
+        cmocka_unit_test(test_small_threshold),
+        cmocka_unit_test(test_small_edges_exact),
+        cmocka_unit_test(test_threads_same_edges),
+    };
+    return cmocka_run_group_tests_name("score", tests, NULL, NULL);
+}
