@@ -57,7 +57,7 @@ static int parse_param(const char *s, const char *prefix, double lo, double hi, 
         return 0;
     char *end = NULL;
     double v = strtod(s + n, &end);
-    if (end == s + n || *end != '\0' || v < lo || v > hi)
+    if (end == s + n || *end != '\0' || !(v >= lo && v <= hi))
         return -1;
     *out = v;
     return 1;

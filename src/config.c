@@ -104,7 +104,8 @@ static const keydef keys[] = {
     {"source.*", "event_date_format", T_DATEFMT, "%Y-%m-%d", 0, 0,
      "Format of the event_date column."},
     {"source.*", "keep", T_LIST, "", 0, 0,
-     "Pass-through columns copied verbatim to /records/<column> for analysis."},
+     "Pass-through columns copied as written (surrounding spaces trimmed) to "
+     "/records/<column> for analysis."},
     {"blocking.*", "key", T_LIST, NULL, 0, 0,
      "Blocking key: comma-separated parts FUNC(FIELD), FUNC one of exact, first, soundex, "
      "nysiis, year (dates), initials() (forename+surname initial). Records whose parts are "
@@ -175,6 +176,11 @@ typedef struct {
     const char *path;
     const char *text; /* remaining input for the line reader */
     int line;
+    int continued;    /* the current line is indented: it continues the previous value */
+    long last;        /* index of the entry the previous line set, -1 if none */
+    char **sec_name;  /* section headers and their lines, for messages */
+    int *sec_line;
+    size_t nsec, seccap;
     FILE *err;
     int nerr;
 } parser;
@@ -220,21 +226,49 @@ static void add_entry(parser *p, const char *section, const char *key, const cha
     e->where = where;
 }
 
-/* inih reader: hands out one line at a time and counts lines. */
+/*
+ * inih reader: hands out one line at a time, counts lines, notes section
+ * headers and indented (continuation) lines.  inih's line buffer is fixed
+ * at build time (200 bytes in Debian's build); a longer line is reported
+ * here, at its real line number, and handed to inih as an empty line.
+ */
 static char *line_reader(char *str, int num, void *stream)
 {
     parser *p = stream;
     if (*p->text == '\0')
         return NULL;
-    int i = 0;
-    while (i < num - 1 && p->text[i] != '\0') {
-        str[i] = p->text[i];
-        if (p->text[i++] == '\n')
-            break;
-    }
-    str[i] = '\0';
-    p->text += i;
+    const char *nl = strchr(p->text, '\n');
+    size_t len = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
     p->line++;
+    p->continued = p->text[0] == ' ' || p->text[0] == '\t';
+    if (len > (size_t)num - 1) {
+        char *w = fmt_where(p->path, p->line);
+        perr(p, w, "line longer than %d characters; continue a long list on indented lines",
+             num - 2);
+        free(w);
+        p->text += len;
+        p->continued = 0;
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+    }
+    memcpy(str, p->text, len);
+    str[len] = '\0';
+    p->text += len;
+    const char *t = str;
+    while (*t == ' ' || *t == '\t') t++;
+    if (*t == '[') {
+        const char *close = strchr(t, ']');
+        if (close) {
+            ddw_xgrow((void **)&p->sec_name, &p->seccap, p->nsec + 1, sizeof *p->sec_name);
+            p->sec_line = ddw_xrealloc(p->sec_line, p->seccap * sizeof *p->sec_line);
+            char *name = ddw_xmalloc((size_t)(close - t));
+            memcpy(name, t + 1, (size_t)(close - t - 1));
+            name[close - t - 1] = '\0';
+            p->sec_name[p->nsec] = name;
+            p->sec_line[p->nsec++] = p->line;
+        }
+    }
     return str;
 }
 
@@ -246,12 +280,28 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         free(where);
         return 1;
     }
+    entry *prev = p->last >= 0 ? &p->e[p->last] : NULL;
+    if (p->continued && prev && strcmp(prev->section, section) == 0 &&
+        strcmp(prev->key, name) == 0) {
+        /* an indented line continues the previous key's list */
+        if (value && strchr(value, '=') != NULL)
+            perr(p, where, "[%s] indented line looks like a key; start keys at column 1",
+                 section);
+        size_t n = strlen(prev->value) + strlen(value ? value : "") + 3;
+        char *joined = ddw_xmalloc(n);
+        snprintf(joined, n, "%s, %s", prev->value, value ? value : "");
+        free(prev->value);
+        prev->value = joined;
+        free(where);
+        return 1;
+    }
     if (find_entry(p, section, name) != NULL) {
         perr(p, where, "[%s] %s: key given twice", section, name);
         free(where);
         return 1;
     }
     add_entry(p, section, name, value ? value : "", where);
+    p->last = (long)p->n - 1;
     return 1;
 }
 
@@ -365,6 +415,15 @@ static double get_num(parser *p, const char *section, const char *key)
     return d;
 }
 
+/* "file:line" of a section's header, or the file alone if it has none. */
+static char *section_where(parser *p, const char *section)
+{
+    for (size_t i = 0; i < p->nsec; i++)
+        if (strcmp(p->sec_name[i], section) == 0)
+            return fmt_where(p->path, p->sec_line[i]);
+    return ddw_xstrdup(p->path);
+}
+
 static char *get_str(parser *p, const char *section, const char *key, const char **where)
 {
     const char *w;
@@ -372,7 +431,9 @@ static char *get_str(parser *p, const char *section, const char *key, const char
     if (where)
         *where = w;
     if (v == NULL) {
-        perr(p, p->path, "[%s] %s: required key missing", section, key);
+        char *sw = section_where(p, section);
+        perr(p, sw, "[%s] %s: required key missing", section, key);
+        free(sw);
         return NULL;
     }
     return ddw_xstrdup(v);
@@ -389,7 +450,7 @@ static void parse_source(parser *p, const char *section, ddw_source_cfg *s)
     s->id_column = get_str(p, section, "id_column", &w);
     s->where_id = ddw_xstrdup(w);
     if (s->path && s->path[0] == '\0')
-        perr(p, w, "[%s] path: empty", section);
+        perr(p, s->where_path, "[%s] path: empty", section);
     if (s->id_column && s->id_column[0] == '\0')
         perr(p, s->where_id, "[%s] id_column: empty", section);
     int any = 0;
@@ -650,6 +711,7 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
                             FILE *err, ddw_config **out)
 {
     parser p = {0};
+    p.last = -1;
     p.path = path;
     p.text = text;
     p.err = err;
@@ -777,6 +839,10 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
         free(p.e[i].where);
     }
     free(p.e);
+    for (size_t i = 0; i < p.nsec; i++)
+        free(p.sec_name[i]);
+    free(p.sec_name);
+    free(p.sec_line);
     free(sections);
     if (nerr) {
         ddw_config_destroy(&cfg);

@@ -142,8 +142,10 @@ static void make_graph(rng *r, int gi, graph *g)
         }
     } while (!keys_ok(g->key, n));
 
-    if (gi == 2)
-        return; /* no edges at all */
+    if (gi == 2) { /* no edges at all */
+        free(perm);
+        return;
+    }
     /* sparse random edges, occasionally a self-loop */
     size_t mr = rng_below(r, n + n / 2 + 1);
     for (size_t k = 0; k < mr; k++) {

@@ -331,6 +331,56 @@ static void test_small_edges_exact(void **state)
     ddw_config_destroy(&cfg);
 }
 
+/*
+ * ddw_score_run takes any ddw_blocks: hand-built units over records in
+ * descending key order still give edges with a < b, and a pair that shares
+ * the pass-0 key is skipped in pass 1 even when pass 1 lists it first.
+ */
+static void test_hand_built_units(void **state)
+{
+    (void)state;
+    ddw_config *cfg = parse_cfg();
+    cfg->threshold = -200;
+    int32_t d0 = ddw_norm_days_from_civil(1980, 1, 1);
+    ddw_blocks blk;
+    memset(&blk, 0, sizeof blk);
+    blk.npasses = 2;
+    ddw_recs_init(&blk.recs, (1u << DDW_F_FORENAME) | (1u << DDW_F_SURNAME) | (1u << DDW_F_DOB));
+    add(&blk.recs, K3, "JOHN", "SMITH", d0);  /* larger key first */
+    add(&blk.recs, K4, "JOHN", "SMITH", d0);
+    add(&blk.recs, K1, "MARY", "SMITH", DDW_DATE_MISSING);
+    /* records 0 and 1 share both passes; record 2 only pass 1 */
+    const uint64_t pk[6] = {11, 21, 11, 21, 0, 21};
+    blk.passkey = malloc(sizeof pk);
+    assert_non_null(blk.passkey);
+    memcpy(blk.passkey, pk, sizeof pk);
+    blk.nunits = 2;
+    blk.units = calloc(2, sizeof *blk.units);
+    assert_non_null(blk.units);
+    blk.units[0] = (ddw_unit){1, 1, 0, 3, 0, 3}; /* pass 1 block {0, 1, 2} */
+    blk.units[1] = (ddw_unit){0, 0, 1, 2, 0, 1}; /* pass 0 tile {1} x {0} */
+    ddw_edges e;
+    ddw_score_stats st;
+    assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);
+    assert_int_equal(st.pairs_scored, 3);
+    assert_int_equal(st.pairs_duplicate, 1);
+    assert_int_equal(e.n, 3);
+    long k34 = find_edge(&e, K4, K3), k13 = find_edge(&e, K1, K3), k14 = find_edge(&e, K4, K1);
+    assert_true(k34 >= 0 && k13 >= 0 && k14 >= 0);
+    assert_int_equal(e.pass[k34], 0);
+    assert_int_equal(e.pass[k13], 1);
+    assert_int_equal(e.pass[k14], 1);
+    assert_true(e.weight[k34] == expect_weight(1, 1, 1));
+    assert_true(e.weight[k13] == expect_weight(3, 1, 0));
+    const uint8_t l13[3] = {3, 1, 0};
+    assert_memory_equal(e.levels + (size_t)k13 * 3, l13, 3);
+    assert_memory_equal(e.levels + (size_t)k14 * 3, l13, 3);
+    ddw_edges_free(&e);
+    ddw_score_stats_free(&st);
+    ddw_block_free(&blk);
+    ddw_config_destroy(&cfg);
+}
+
 /* ---- threads ------------------------------------------------------------------- */
 
 typedef struct {
@@ -510,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_probability),
         cmocka_unit_test(test_small_threshold),
         cmocka_unit_test(test_small_edges_exact),
+        cmocka_unit_test(test_hand_built_units),
         cmocka_unit_test(test_threads_same_edges),
     };
     return cmocka_run_group_tests_name("score", tests, NULL, NULL);
