@@ -67,6 +67,10 @@ build/tests/%: tests/unit/%.c build/libddw_serial.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< build/libddw_serial.a \
 	    $(shell pkg-config --libs cmocka inih libcrypto) -lm
 
+# MPI check of distributed connected components against a serial reference
+build/cluster_mpi: tests/mpi/cluster_mpi.c build/cluster.o build/comm.o build/util.o
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # Installs every Debian package the build, tests and tools need (idempotent).
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -83,7 +87,7 @@ deps:
 unit: $(UNIT_BIN)
 
 # Every test: unit (cmocka), MPI rank/thread matrix, read-back, bad input.
-test: bin/ddwlink $(UNIT_BIN)
+test: bin/ddwlink $(UNIT_BIN) build/cluster_mpi
 	bash tests/run_tests.sh
 
 demo: bin/ddwlink

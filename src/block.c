@@ -24,7 +24,7 @@
 #include "ddw_norm.h"
 #include "ddw_strsim.h"
 
-uint64_t ddw_block_nchunks(uint64_t n, uint64_t t) { return (n + t - 1) / t; }
+uint64_t ddw_block_nchunks(uint64_t n, uint64_t t) { return n / t + (n % t != 0); }
 
 uint64_t ddw_block_key(const ddw_config *cfg, int p, const ddw_recs *r, size_t i)
 {
@@ -290,7 +290,8 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         memcpy(&x->rkey, x->rec, 8);
         p = x->rec + record_size(x->rec, np, mask);
     }
-    qsort(in, nin, sizeof *in, cmp_incoming);
+    if (nin > 1)
+        qsort(in, nin, sizeof *in, cmp_incoming);
     for (size_t k = 0; k < nin; k++)
         get_record(in[k].rec, &out->recs, &out->passkey, &pkcap, np, mask);
 
@@ -360,7 +361,8 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     free(per);
     free(scount);
     free(rcount);
-    qsort(out->units, out->nunits, sizeof *out->units, cmp_unit_cost);
+    if (out->nunits > 1)
+        qsort(out->units, out->nunits, sizeof *out->units, cmp_unit_cost);
     return DDW_OK;
 }
 

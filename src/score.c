@@ -23,8 +23,7 @@
 
 double ddw_score_probability(double weight)
 {
-    double o = exp2(weight);
-    return isinf(o) ? 1.0 : o / (1.0 + o);
+    return 1.0 / (1.0 + exp2(-weight));
 }
 
 void ddw_score_weights(const ddw_config *cfg, double w[][DDW_MAX_LEVELS + 1])
@@ -140,6 +139,10 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     edges_reserve(out, total);
     for (int t = 0; t < nt; t++) {
         ddw_edges *e = &te[t];
+        stats->pairs_scored += stats->per_thread[t];
+        stats->pairs_duplicate += dup[t];
+        if (e->n == 0)
+            continue;
         memcpy(out->a + out->n, e->a, e->n * sizeof *e->a);
         memcpy(out->b + out->n, e->b, e->n * sizeof *e->b);
         memcpy(out->weight + out->n, e->weight, e->n * sizeof *e->weight);
@@ -147,8 +150,6 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
         memcpy(out->levels + out->n * (size_t)cfg->ncompare, e->levels,
                e->n * (size_t)cfg->ncompare);
         out->n += e->n;
-        stats->pairs_scored += stats->per_thread[t];
-        stats->pairs_duplicate += dup[t];
         ddw_edges_free(e);
     }
     free(te);
