@@ -141,8 +141,10 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
         ddw_edges *e = &te[t];
         stats->pairs_scored += stats->per_thread[t];
         stats->pairs_duplicate += dup[t];
-        if (e->n == 0)
+        if (e->n == 0) {
+            ddw_edges_free(e);
             continue;
+        }
         memcpy(out->a + out->n, e->a, e->n * sizeof *e->a);
         memcpy(out->b + out->n, e->b, e->n * sizeof *e->b);
         memcpy(out->weight + out->n, e->weight, e->n * sizeof *e->weight);
