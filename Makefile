@@ -1,5 +1,7 @@
 # ddwlink - HPC record linkage (MPI + OpenMP + parallel HDF5)
 #
+# Package flags are evaluated when a recipe runs (=, not :=), so `make deps all`
+# works on a machine where `make deps` has only just installed them.
 # ---- user-editable -------------------------------------------------------
 CC       ?= gcc
 OPT      ?= -O2 -g
@@ -17,11 +19,11 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pra
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags hdf5-openmpi inih libcrypto 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs hdf5-openmpi inih libcrypto 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags hdf5-openmpi inih libcrypto 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs hdf5-openmpi inih libcrypto 2>/dev/null)
 CPPFLAGS := -Iinclude -Ibuild -D_GNU_SOURCE
 CFLAGS   := $(OPT) $(WARN) -fopenmp -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS   := $(PKG_LIBS) -lm
+LDLIBS   = $(PKG_LIBS) -lm
 
 SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=build/%.o)
