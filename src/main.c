@@ -288,9 +288,15 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     g[6] = ss.pairs_scored;
     ddw_comm_allreduce_u64(comm, g, 6, DDW_COMM_SUM);
     ddw_comm_allreduce_u64(comm, &g[6], 1, DDW_COMM_MAX);
-    if (g[0] != g[1] + g[2])
-        DDW_DIE("row accounting broken: read %llu != accepted %llu + rejected %llu",
-                (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2]);
+    /* per source: rows read = accepted + rejected, or the run is invalid */
+    for (int s = 0; s < cfg->nsources; s++) {
+        uint64_t c[3] = {home.rows_read[s], home.seg_count[s], home.rows_rejected[s]};
+        ddw_comm_allreduce_u64(comm, c, 3, DDW_COMM_SUM);
+        if (c[0] != c[1] + c[2])
+            DDW_DIE("source %s: rows read %llu != accepted %llu + rejected %llu",
+                    cfg->sources[s].name, (unsigned long long)c[0], (unsigned long long)c[1],
+                    (unsigned long long)c[2]);
+    }
     ddw_score_stats_free(&ss);
 
     double secs[DDW_NTIMERS];

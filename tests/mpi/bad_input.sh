@@ -71,3 +71,17 @@ assert reasons == {"broken quoting", "wrong number of columns: 7, expected 6"}, 
 assert r == len({i for i in range(3000) if i % 211 == 0 or i % 307 == 0}), r
 print(f"generated file: {n} accepted, {r} rejected, identical at 1-5 ranks")
 PY
+# edge cases: header only, every row rejected, one record without a final newline
+printf 'id,first,last,born,sex,note\n' >"$TMP/hdr.csv"
+printf 'id,first,last,born,sex,note\nA1,x,y,1980-13-01,M,z\nA2,x,y,1980-01-01,Q,z' >"$TMP/allrej.csv"
+printf 'id,first,last,born,sex,note\nB1,Ann,Lee,1980-01-01,F,n' >"$TMP/one.csv"
+for spec in "hdr:0:0:0" "allrej:2:0:2" "one:1:1:0"; do
+    IFS=: read -r f r a j <<<"$spec"
+    sed "s|tests/data/bad/people.csv|$TMP/$f.csv|" tests/data/bad/bad.ini >"$TMP/$f.ini"
+    for np in 1 3; do
+        run_link "$np" 1 "$TMP/edge_${f}_$np" --config "$TMP/$f.ini" 2>"$TMP/edge_${f}_$np.log"
+        grep "rows read $r = accepted $a + rejected $j" "$TMP/edge_${f}_$np.log"
+        $PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); assert len(f['/records/key'])==$a and len(f['/rejects/line'])==$j and len(f['/persons/person_id'])==$a" "$TMP/edge_${f}_$np/link.h5"
+    done
+done
+echo "edge cases: empty, all rejected and one-record inputs handled at 1 and 3 ranks"
