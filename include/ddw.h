@@ -65,4 +65,10 @@ uint64_t ddw_hash64(const void *data, size_t len, uint64_t seed);
 /* Final mix of a 64-bit integer (splitmix64 finaliser). */
 uint64_t ddw_mix64(uint64_t x);
 
+/* Index of the first element of the sorted array v[0..n) that is >= key (n if none). */
+size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
+
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
+void ddw_utc_now(char out[32]);
+
 #endif /* DDW_H */

@@ -123,16 +123,6 @@ static int cmp_pair(const void *x, const void *y)
     return a[1] < b[1] ? -1 : a[1] > b[1];
 }
 
-static size_t index_of(const uint64_t *v, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < key) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
 
 /*
  * Sends pairs (x, y) to owner(x): pairs is 2*n u64; returns the received
@@ -244,8 +234,8 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
         ddw_uf uf;
         ddw_uf_init(&uf, nv);
         for (size_t i = 0; i < ne; i++)
-            ddw_uf_union(&uf, (uint32_t)index_of(v, nv, e[2 * i]),
-                         (uint32_t)index_of(v, nv, e[2 * i + 1]));
+            ddw_uf_union(&uf, (uint32_t)ddw_lower_bound_u64(v, nv, e[2 * i]),
+                         (uint32_t)ddw_lower_bound_u64(v, nv, e[2 * i + 1]));
         size_t ns = 0;
         uint64_t *star = ddw_xmalloc((nv ? nv : 1) * 16);
         for (size_t i = 0; i < nv; i++) {

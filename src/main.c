@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -123,13 +122,6 @@ static int mkdir_p(const char *path)
     return rc;
 }
 
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static char *slurm_provenance(void)
 {
@@ -227,7 +219,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_timers t = {0};
     ddw_timer_start(&t, DDW_T_TOTAL);
     char start[32];
-    iso_now(start);
+    ddw_utc_now(start);
     ddw_comm_bcast(comm, start, sizeof start, 0);
     ddw_config *cfg = NULL;
     ddw_ingest_plan plan = {0};

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *ddw_strerror(int status)
 {
@@ -102,4 +103,25 @@ uint64_t ddw_hash64(const void *data, size_t len, uint64_t seed)
     for (size_t i = len; i > 0; i--)
         w = (w << 8) | p[i - 1];
     return ddw_mix64(h ^ w ^ ((uint64_t)len << 56));
+}
+
+size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void ddw_utc_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

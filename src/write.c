@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ddw_compare.h"
@@ -176,15 +175,10 @@ fail:
 
 static size_t find_key(const uint64_t *keys, size_t n, uint64_t k)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (keys[mid] < k) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == n || keys[lo] != k)
+    size_t i = ddw_lower_bound_u64(keys, n, k);
+    if (i == n || keys[i] != k)
         DDW_DIE("record key %llu not found on its home rank", (unsigned long long)k);
-    return lo;
+    return i;
 }
 
 static ddw_status write_persons(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm,
@@ -395,7 +389,9 @@ static ddw_status write_small(ddw_h5 *h, const ddw_comm *comm, const char *path,
     return ddw_h5_write(h, path, t, width, n, 1, &zero, &cnt, data);
 }
 
-static char *str_table(const char *const *v, size_t n, uint64_t *width)
+/* Writes a small string table that rank 0 holds in full (fixed width = longest + 1). */
+static ddw_status write_strings(ddw_h5 *h, const ddw_comm *comm, const char *path,
+                                const char *const *v, size_t n)
 {
     size_t w = 1;
     for (size_t i = 0; i < n; i++)
@@ -404,8 +400,9 @@ static char *str_table(const char *const *v, size_t n, uint64_t *width)
     char *buf = ddw_xcalloc(n ? n : 1, w);
     for (size_t i = 0; i < n; i++)
         memcpy(buf + i * w, v[i], strlen(v[i]));
-    *width = w;
-    return buf;
+    ddw_status rc = write_small(h, comm, path, DDW_H5_STR, w, n, buf);
+    free(buf);
+    return rc;
 }
 
 static ddw_status write_sources(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm,
@@ -426,24 +423,16 @@ static ddw_status write_sources(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
         counts[2 * S + s] = (int64_t)home->rows_rejected[s];
     }
     ddw_comm_allreduce_i64(comm, counts, 3 * S, DDW_COMM_SUM);
-    uint64_t w;
-    char *col = NULL;
     CHECK(ddw_h5_group(h, "/sources"));
-    col = str_table(name, (size_t)S, &w);
-    CHECK(write_small(h, comm, "/sources/name", DDW_H5_STR, w, (uint64_t)S, col));
-    free(col);
-    col = str_table(path, (size_t)S, &w);
-    CHECK(write_small(h, comm, "/sources/path", DDW_H5_STR, w, (uint64_t)S, col));
-    free(col);
-    col = str_table(sha, (size_t)S, &w);
-    CHECK(write_small(h, comm, "/sources/sha256", DDW_H5_STR, w, (uint64_t)S, col));
+    CHECK(write_strings(h, comm, "/sources/name", name, (size_t)S));
+    CHECK(write_strings(h, comm, "/sources/path", path, (size_t)S));
+    CHECK(write_strings(h, comm, "/sources/sha256", sha, (size_t)S));
     CHECK(write_small(h, comm, "/sources/rows_read", DDW_H5_I64, 1, (uint64_t)S, counts));
     CHECK(write_small(h, comm, "/sources/rows_accepted", DDW_H5_I64, 1, (uint64_t)S,
                       counts + S));
     CHECK(write_small(h, comm, "/sources/rows_rejected", DDW_H5_I64, 1, (uint64_t)S,
                       counts + 2 * S));
 fail:
-    free(col);
     free(name);
     free(path);
     free(sha);
@@ -481,21 +470,12 @@ static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
             wt[k] = log2(cc->m[l] / cc->u[l]);
         }
     }
-    uint64_t w;
-    char *col = NULL;
     CHECK(ddw_h5_group(h, "/model"));
-    col = str_table(cname, (size_t)C, &w);
-    CHECK(write_small(h, comm, "/model/comparison", DDW_H5_STR, w, (uint64_t)C, col));
-    free(col);
-    col = str_table(field, (size_t)C, &w);
-    CHECK(write_small(h, comm, "/model/field", DDW_H5_STR, w, (uint64_t)C, col));
-    free(col);
-    col = str_table(method, (size_t)C, &w);
-    CHECK(write_small(h, comm, "/model/method", DDW_H5_STR, w, (uint64_t)C, col));
+    CHECK(write_strings(h, comm, "/model/comparison", cname, (size_t)C));
+    CHECK(write_strings(h, comm, "/model/field", field, (size_t)C));
+    CHECK(write_strings(h, comm, "/model/method", method, (size_t)C));
     CHECK(write_small(h, comm, "/model/nlevels", DDW_H5_I32, 1, (uint64_t)C, nlev));
-    free(col);
-    col = str_table(label, (size_t)NL, &w);
-    CHECK(write_small(h, comm, "/model/level_label", DDW_H5_STR, w, (uint64_t)NL, col));
+    CHECK(write_strings(h, comm, "/model/level_label", label, (size_t)NL));
     CHECK(write_small(h, comm, "/model/level_comparison", DDW_H5_I32, 1, (uint64_t)NL, lcomp));
     CHECK(write_small(h, comm, "/model/level", DDW_H5_I32, 1, (uint64_t)NL, lidx));
     CHECK(write_small(h, comm, "/model/m", DDW_H5_F64, 1, (uint64_t)NL, m));
@@ -510,7 +490,6 @@ static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
     v = ddw_score_probability(cfg->threshold);
     CHECK(ddw_h5_attr_f64(h, "/model", "threshold_probability", &v, 1));
 fail:
-    free(col);
     free(cname);
     free(field);
     free(method);
@@ -524,19 +503,12 @@ fail:
     return rc;
 }
 
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static ddw_status write_provenance(ddw_h5 *h, const ddw_config *cfg, const ddw_write_meta *meta)
 {
     ddw_status rc = DDW_OK;
     char end[32];
-    iso_now(end);
+    ddw_utc_now(end);
     size_t cap = 64;
     for (int i = 0; i < meta->nstages; i++)
         cap += strlen(meta->stage_names[i]) + 2;

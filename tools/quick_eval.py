@@ -2,7 +2,7 @@
 """Pairwise precision/recall of a ddwlink result against a truth CSV.
 
 usage: tools/quick_eval.py RESULT.h5 TRUTH.csv
-TRUTH.csv columns: source,record_id,person[,...].  A stop-gap until
+TRUTH.csv columns: source,record_id,person[,clean].  A stop-gap until
 `ddwlink evaluate` exists; counts pairs through the contingency table of
 (found person x true person), never by enumerating pairs.
 """
@@ -17,8 +17,9 @@ def pairs(n):
     return n * (n - 1) // 2
 
 
-def main():
-    res, truth_path = sys.argv[1], sys.argv[2]
+def load(res, truth_path):
+    """Returns [(found person, true person, clean)] for every record, and the
+    number of records missing from the truth."""
     with h5py.File(res, "r") as f:
         names = [x.decode() for x in f["/sources/name"][:]]
         src = f["/records/source"][:]
@@ -27,16 +28,21 @@ def main():
     truth = {}
     with open(truth_path, newline="") as fh:
         for row in csv.DictReader(fh):
-            truth[(row["source"], row["record_id"])] = row["person"]
-    found = collections.Counter()
-    true = collections.Counter()
-    both = collections.Counter()
-    missing = 0
+            truth[(row["source"], row["record_id"])] = (row["person"], row.get("clean") == "1")
+    rows, missing = [], 0
     for s, r, p in zip(src, rid, pid):
         t = truth.get((names[s], r.decode()))
         if t is None:
             missing += 1
-            continue
+        else:
+            rows.append((int(p), t[0], t[1]))
+    return rows, missing
+
+
+def pairwise(rows):
+    """Pairwise precision, recall, F1 and the persons found / true."""
+    found, true, both = collections.Counter(), collections.Counter(), collections.Counter()
+    for p, t, _ in rows:
         found[p] += 1
         true[t] += 1
         both[(p, t)] += 1
@@ -46,8 +52,17 @@ def main():
     prec = tp / (tp + fp) if tp + fp else 1.0
     rec = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    print(f"records {len(pid)} (not in truth: {missing}) persons found {len(found)} true {len(true)}")
-    print(f"pairwise precision {prec:.4f} recall {rec:.4f} F1 {f1:.4f} (tp {tp} fp {fp} fn {fn})")
+    return {"precision": prec, "recall": rec, "f1": f1, "tp": tp, "fp": fp, "fn": fn,
+            "persons_found": len(found), "persons_true": len(true)}
+
+
+def main():
+    rows, missing = load(sys.argv[1], sys.argv[2])
+    q = pairwise(rows)
+    print(f"records {len(rows) + missing} (not in truth: {missing}) persons found "
+          f"{q['persons_found']} true {q['persons_true']}")
+    print(f"pairwise precision {q['precision']:.4f} recall {q['recall']:.4f} F1 {q['f1']:.4f} "
+          f"(tp {q['tp']} fp {q['fp']} fn {q['fn']})")
 
 
 if __name__ == "__main__":
