@@ -132,6 +132,16 @@ void ddw_config_destroy(ddw_config **cfg);
 /* Prints every key with its type, default and meaning. */
 void ddw_config_help(FILE *out);
 
+/* 1 if source s provides field f (initials count when the name is mapped). */
+int ddw_config_source_has(const ddw_source_cfg *s, ddw_field f);
+/*
+ * Writes a warning to out (may be NULL) for every comparison whose field
+ * fewer than two sources provide and every blocking pass a source cannot
+ * take part in.  Returns the number of warnings.  Not errors: a source
+ * may legitimately lack a field.
+ */
+int ddw_config_warn(const ddw_config *cfg, FILE *out);
+
 /* log2 odds of the prior, the weight every pair starts from. */
 double ddw_config_prior_weight(const ddw_config *cfg);
 

@@ -90,7 +90,8 @@ static const keydef keys[] = {
      "Column holding the surname initial (derived from surname when that is mapped)."},
     {"source.*", "dob", T_COLUMN, "", 0, 0, "Column mapped onto field dob (date of birth)."},
     {"source.*", "dob_format", T_DATEFMT, "%Y-%m-%d", 0, 0,
-     "Format of the dob column: %Y %y %m %d %b and literal characters."},
+     "Format of the dob column: %Y %y %m %d %b and literal characters, or the "
+     "same written as YYYY YY MM DD MON (e.g. DD/MM/YYYY)."},
     {"source.*", "sex", T_COLUMN, "", 0, 0, "Column mapped onto field sex (see sex_codes)."},
     {"source.*", "sex_codes", T_LIST, DEFAULT_SEX_CODES, 0, 0,
      "How sex values map to M, F or missing (CODE= ), compared after normalisation; any "
@@ -108,8 +109,8 @@ static const keydef keys[] = {
      "/records/<column> for analysis."},
     {"blocking.*", "key", T_LIST, NULL, 0, 0,
      "Blocking key: comma-separated parts FUNC(FIELD), FUNC one of exact, first, soundex, "
-     "nysiis, year (dates), initials() (forename+surname initial). Records whose parts are "
-     "all present and equal share a block."},
+     "nysiis, year (dates), initials() (forename+surname initial); a bare FIELD means "
+     "exact(FIELD). Records whose parts are all present and equal share a block."},
     {"compare.*", "field", T_STR, NULL, 0, 0, "Field compared."},
     {"compare.*", "method", T_STR, NULL, 0, 0, "Comparison method: exact, string or date."},
     {"compare.*", "levels", T_LIST, NULL, 0, 0,
@@ -441,6 +442,34 @@ static char *get_str(parser *p, const char *section, const char *key, const char
 
 /* ---- section interpreters ------------------------------------------------ */
 
+/*
+ * A date format in strptime style (%d/%m/%Y) is kept as it is; one written
+ * with letters (DD/MM/YYYY, YYYYMMDD, DD-MON-YYYY) is translated to it.
+ */
+static char *date_format_from(const char *v)
+{
+    if (strchr(v, '%'))
+        return ddw_xstrdup(v);
+    static const struct {
+        const char *tok, *fmt;
+    } map[] = {{"YYYY", "%Y"}, {"MON", "%b"}, {"YY", "%y"}, {"MM", "%m"}, {"DD", "%d"}};
+    char *out = ddw_xmalloc(strlen(v) * 2 + 1), *o = out;
+    while (*v) {
+        size_t k = 0, n = sizeof map / sizeof map[0];
+        while (k < n && strncmp(v, map[k].tok, strlen(map[k].tok)) != 0)
+            k++;
+        if (k < n) {
+            memcpy(o, map[k].fmt, 2);
+            o += 2;
+            v += strlen(map[k].tok);
+        } else {
+            *o++ = *v++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static void parse_source(parser *p, const char *section, ddw_source_cfg *s)
 {
     const char *w;
@@ -465,7 +494,7 @@ static void parse_source(parser *p, const char *section, ddw_source_cfg *s)
             char k[64];
             snprintf(k, sizeof k, "%s_format", ddw_field_name(f));
             v = value_of(p, section, k, &w);
-            s->date_format[f] = ddw_xstrdup(v ? v : "%Y-%m-%d");
+            s->date_format[f] = date_format_from(v ? v : "%Y-%m-%d");
             if (ddw_norm_date_check_format(s->date_format[f]) != DDW_OK)
                 perr(p, w, "[%s] %s: '%s' is not a valid date format (use %%Y %%y %%m %%d %%b)",
                      section, k, s->date_format[f]);
@@ -544,13 +573,21 @@ static void parse_pass(parser *p, const char *section, ddw_pass_cfg *ps)
     for (int i = 0; i < n && i < DDW_MAX_KEYPARTS; i++) {
         char *open = strchr(items[i], '(');
         char *close = open ? strchr(open, ')') : NULL;
-        if (!open || !close || close[1] != '\0') {
-            perr(p, w, "[%s] key: '%s' is not FUNC(FIELD)", section, items[i]);
+        char *fn, *arg;
+        if (open == NULL && ddw_field_find(items[i]) >= 0) {
+            fn = "exact"; /* a bare field name means exact(field) */
+            arg = items[i];
+        } else if (!open || !close || close[1] != '\0') {
+            perr(p, w, "[%s] key: '%s' is not FUNC(FIELD) or a field name", section, items[i]);
             continue;
+        } else {
+            *open = '\0';
+            *close = '\0';
+            fn = items[i];
+            arg = open + 1;
         }
-        *open = '\0';
-        *close = '\0';
-        char *fn = items[i], *arg = open + 1;
+        for (char *e = fn + strlen(fn); e > fn && e[-1] == ' ';)
+            *--e = '\0';
         while (*arg == ' ') arg++;
         for (char *e = arg + strlen(arg); e > arg && e[-1] == ' ';) *--e = '\0';
         int func = -1;
@@ -652,6 +689,12 @@ static void parse_compare(parser *p, const char *section, ddw_compare_cfg *c)
     if (n < 2 || n > DDW_MAX_LEVELS)
         perr(p, w, "[%s] levels: give 2 to %d levels", section, DDW_MAX_LEVELS);
     for (int i = 0; i < n && i < DDW_MAX_LEVELS; i++) {
+        /* spaces inside a level are insignificant: "jw >= 0.9" is "jw>=0.9" */
+        char *d = items[i];
+        for (char *q = items[i]; *q; q++)
+            if (*q != ' ' && *q != '\t')
+                *d++ = *q;
+        *d = '\0';
         if (ddw_compare_parse_level(c->method, items[i], &c->levels[i]) != DDW_OK)
             perr(p, w, "[%s] levels: '%s' is not a level of method %s (%s)", section, items[i],
                  ddw_compare_method_at(c->method)->name,
@@ -899,4 +942,53 @@ void ddw_config_destroy(ddw_config **pcfg)
 double ddw_config_prior_weight(const ddw_config *cfg)
 {
     return log2(cfg->prior / (1.0 - cfg->prior));
+}
+
+int ddw_config_source_has(const ddw_source_cfg *s, ddw_field f)
+{
+    if (s->column[f])
+        return 1;
+    if (f == DDW_F_FORENAME_INITIAL)
+        return s->column[DDW_F_FORENAME] != NULL;
+    if (f == DDW_F_SURNAME_INITIAL)
+        return s->column[DDW_F_SURNAME] != NULL;
+    return 0;
+}
+
+int ddw_config_warn(const ddw_config *cfg, FILE *out)
+{
+    int n = 0;
+    for (int c = 0; c < cfg->ncompare; c++) {
+        int k = 0;
+        for (int s = 0; s < cfg->nsources; s++)
+            k += ddw_config_source_has(&cfg->sources[s], cfg->compare[c].field);
+        if (k == 0 || (k == 1 && cfg->nsources > 1)) {
+            n++;
+            if (out)
+                fprintf(out, "ddwlink: warning: [compare.%s] field %s is mapped in %s; the "
+                             "comparison only counts when both records have it\n",
+                        cfg->compare[c].name, ddw_field_name(cfg->compare[c].field),
+                        k ? "one source only" : "no source");
+        }
+    }
+    for (int p = 0; p < cfg->npasses; p++)
+        for (int s = 0; s < cfg->nsources; s++)
+            for (int k = 0; k < cfg->passes[p].nparts; k++) {
+                const ddw_keypart *kp = &cfg->passes[p].parts[k];
+                int ok = kp->func == DDW_BK_INITIALS
+                             ? ddw_config_source_has(&cfg->sources[s], DDW_F_FORENAME_INITIAL) &&
+                                   ddw_config_source_has(&cfg->sources[s], DDW_F_SURNAME_INITIAL)
+                             : ddw_config_source_has(&cfg->sources[s], kp->field);
+                if (!ok) {
+                    n++;
+                    if (out)
+                        fprintf(out, "ddwlink: note: [blocking.%s] source %s lacks field %s: "
+                                     "its records get no key in this pass\n",
+                                cfg->passes[p].name, cfg->sources[s].name,
+                                kp->func == DDW_BK_INITIALS ? "initials"
+                                                            : ddw_field_name(kp->field));
+                    break;
+                }
+            }
+    return n;
 }

@@ -229,6 +229,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
         goto fail_config;
     if (ddw_ingest_prepare(cfg, comm, me == 0 ? stderr : NULL, &plan) != DDW_OK)
         goto fail_prepare;
+    ddw_config_warn(cfg, me == 0 ? stderr : NULL);
     if (a.out) {
         dir = ddw_xstrdup(a.out);
     } else {

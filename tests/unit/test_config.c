@@ -712,6 +712,62 @@ static void test_help(void **state)
     free(buf);
 }
 
+static void test_newcomer_forms(void **state)
+{
+    /* forms a newcomer is likely to write: a bare field as a blocking key
+     * part, spaces inside levels, and DD/MM/YYYY-style date formats */
+    (void)state;
+    char *text = config_text(line_of("key = exact(dob), initials()"), "key = dob, initials()",
+                             NULL);
+    ddw_config *cfg = NULL;
+    char *msg = NULL;
+    assert_int_equal(parse(text, 0, NULL, &cfg, &msg), DDW_OK);
+    assert_int_equal(cfg->passes[0].parts[0].func, DDW_BK_EXACT);
+    assert_int_equal(cfg->passes[0].parts[0].field, DDW_F_DOB);
+    ddw_config_destroy(&cfg);
+    free(msg);
+    free(text);
+    text = config_text(line_of("levels = exact, jw>=0.92, else"),
+                       "levels = exact, jw >= 0.92, else", NULL);
+    assert_int_equal(parse(text, 0, NULL, &cfg, &msg), DDW_OK);
+    assert_int_equal(cfg->compare[1].levels[1].kind, DDW_LV_JW);
+    assert_true(cfg->compare[1].levels[1].param == 0.92);
+    ddw_config_destroy(&cfg);
+    free(msg);
+    free(text);
+    text = config_text(line_of("dob_format = %d/%m/%Y"), "dob_format = DD-MON-YYYY", NULL);
+    assert_int_equal(parse(text, 0, NULL, &cfg, &msg), DDW_OK);
+    assert_string_equal(cfg->sources[0].date_format[DDW_F_DOB], "%d-%b-%Y");
+    ddw_config_destroy(&cfg);
+    free(msg);
+    free(text);
+}
+
+static void test_warnings(void **state)
+{
+    /* source b has no forename column but a forename initial: the forename
+     * comparison is mapped in one source only; pass "name" needs forename */
+    (void)state;
+    char *text = config_text(0, NULL, NULL);
+    ddw_config *cfg = NULL;
+    char *msg = NULL;
+    assert_int_equal(parse(text, 0, NULL, &cfg, &msg), DDW_OK);
+    free(msg);
+    msg = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&msg, &len);
+    int n = ddw_config_warn(cfg, out);
+    fclose(out);
+    assert_true(n >= 2);
+    assert_non_null(strstr(msg, "[compare.forename] field forename is mapped in one source only"));
+    assert_non_null(strstr(msg, "[blocking.name] source b lacks field forename"));
+    assert_true(ddw_config_source_has(&cfg->sources[1], DDW_F_SURNAME_INITIAL)); /* derived */
+    assert_false(ddw_config_source_has(&cfg->sources[1], DDW_F_SEX));
+    ddw_config_destroy(&cfg);
+    free(msg);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +793,8 @@ int main(void)
         cmocka_unit_test(test_err_missing_required),
         cmocka_unit_test(test_err_empty_path_line),
         cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_newcomer_forms),
+        cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_err_no_source),
         cmocka_unit_test(test_err_all_reported),
         cmocka_unit_test(test_syntax_error),
