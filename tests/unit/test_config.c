@@ -212,7 +212,7 @@ static void test_valid_scalars(void **state)
     assert_float_equal(cfg->prior, 0.001, 1e-15);
     assert_float_equal(ddw_config_prior_weight(cfg), -9.9643, 1e-4); /* log2(0.001/0.999) */
     assert_int_equal(cfg->max_block, 300);
-    assert_int_equal(cfg->deflate, 6);    /* default */
+    assert_int_equal(cfg->deflate, 1);    /* default */
     assert_int_equal(cfg->chunk, 65536);  /* default */
     ddw_config_destroy(&cfg);
     assert_null(cfg);
@@ -350,7 +350,7 @@ static void test_effective(void **state)
     /* file values and defaults, one "section.key = value" line each */
     assert_has(cfg->effective, "run.name = unit\n", "match.threshold = 8.5\n",
                "match.prior = 0.001\n", "block.max_block_size = 300\n",
-               "output.deflate = 6\n", "output.chunk = 65536\n", "source.a.path = a.csv\n",
+               "output.deflate = 1\n", "output.chunk = 65536\n", "source.a.path = a.csv\n",
                "source.a.dob_format = %d/%m/%Y\n", "source.b.dob_format = %Y-%m-%d\n",
                "blocking.dob.key = exact(dob), initials()\n",
                "compare.forename.levels = exact, jw>=0.92, else\n", NULL);
