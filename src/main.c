@@ -204,6 +204,14 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
             (unsigned long long)ws->persons, (unsigned long long)ws->largest_person, path);
 }
 
+/* One progress line per finished stage on rank 0 (its own clock). */
+static void progress(int rank, const ddw_timers *t, ddw_timer_id id)
+{
+    if (rank == 0)
+        fprintf(stderr, "ddwlink: %-8s done in %.3f s (rank 0)\n", ddw_timer_names[id],
+                t->elapsed[id]);
+}
+
 static int cmd_link(const ddw_comm *comm, int argc, char **argv)
 {
     int me = ddw_comm_rank(comm), threads = 1;
@@ -244,6 +252,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_timer_start(&t, DDW_T_INGEST);
     ddw_status rc = ddw_ingest_run(cfg, comm, &plan, &home);
     ddw_timer_stop(&t, DDW_T_INGEST);
+    progress(me, &t, DDW_T_INGEST);
     if (rc != DDW_OK) {
         if (me == 0)
             fprintf(stderr, "ddwlink: error: ingest failed: %s\n", ddw_strerror(rc));
@@ -254,12 +263,14 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_timer_start(&t, DDW_T_BLOCK);
     ddw_block_run(cfg, comm, &home.recs, &blk);
     ddw_timer_stop(&t, DDW_T_BLOCK);
+    progress(me, &t, DDW_T_BLOCK);
 
     ddw_edges edges;
     ddw_score_stats ss;
     ddw_timer_start(&t, DDW_T_SCORE);
     ddw_score_run(cfg, &blk, &edges, &ss);
     ddw_timer_stop(&t, DDW_T_SCORE);
+    progress(me, &t, DDW_T_SCORE);
     ddw_block_free(&blk);
 
     uint64_t *person = ddw_xmalloc((home.recs.n ? home.recs.n : 1) * sizeof *person);
@@ -267,6 +278,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_timer_start(&t, DDW_T_CLUSTER);
     ddw_cluster_run(comm, edges.a, edges.b, edges.n, home.recs.key, home.recs.n, person, &cs);
     ddw_timer_stop(&t, DDW_T_CLUSTER);
+    progress(me, &t, DDW_T_CLUSTER);
 
     /* global counts; every row read must be accepted or rejected */
     uint64_t g[8] = {0};
