@@ -27,12 +27,19 @@ ddw_status ddw_h5_group(ddw_h5 *f, const char *path);
  * collectively.  This rank contributes nseg segments: segment k is
  * seg_n[k] rows starting at global row seg_off[k]; 'data' holds the rows
  * of all segments back to back.  For DDW_H5_STR each row is a fixed
- * 'width'-byte NUL-padded string (width must be the same on all ranks);
- * for numeric types width > 1 makes a 2-D dataset with width columns.
+ * 'width'-byte NUL-padded string (width must be the same on all ranks); for
+ * numeric types width must be 1.  Every rank makes the collective calls
+ * even if its own part fails, and then returns the failure: callers agree
+ * on the status before the next collective step.
  */
 ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
                         uint64_t nglobal, int nseg, const uint64_t *seg_off,
                         const uint64_t *seg_n, const void *data);
+
+/* The same for a 2-D numeric dataset of nglobal rows x ncols columns (ncols >= 1). */
+ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
+                               uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                               const uint64_t *seg_n, const void *data);
 
 /* Attributes on object 'obj' ("/" for the file); values must be identical on all ranks. */
 ddw_status ddw_h5_attr_str(ddw_h5 *f, const char *obj, const char *name, const char *value);

@@ -211,9 +211,6 @@ void ddw_comm_alltoallv(const ddw_comm *c, const void *sendbuf, const uint64_t *
         total += recvcounts[r];
     char *rbuf = ddw_xmalloc(total ? (size_t)total : 1);
 #ifndef DDW_NO_MPI
-    /* Rounds of at most 'cap' bytes per peer keep every count and
-     * displacement inside MPI's int range. */
-    const uint64_t cap = (uint64_t)1 << 28;
     uint64_t *sdispl = ddw_xmalloc((size_t)p * sizeof *sdispl);
     uint64_t *rdispl = ddw_xmalloc((size_t)p * sizeof *rdispl);
     uint64_t sd = 0, rd = 0, maxc = 0;
@@ -224,44 +221,59 @@ void ddw_comm_alltoallv(const ddw_comm *c, const void *sendbuf, const uint64_t *
         rd += recvcounts[r];
         if (sendcounts[r] > maxc) maxc = sendcounts[r];
         if (recvcounts[r] > maxc) maxc = recvcounts[r];
+        if (r != c->rank)
+            ((ddw_comm *)c)->bytes_sent += sendcounts[r];
     }
-    ddw_comm_allreduce_u64(c, &maxc, 1, DDW_COMM_MAX);
-    int rounds = (int)((maxc + cap - 1) / cap);
-    if (rounds < 1) rounds = 1;
+    uint64_t big[2] = {sd > rd ? sd : rd, maxc};
+    ddw_comm_allreduce_u64(c, big, 2, DDW_COMM_MAX);
     int *sc = ddw_xmalloc((size_t)p * sizeof *sc), *rc = ddw_xmalloc((size_t)p * sizeof *rc);
     int *sdi = ddw_xmalloc((size_t)p * sizeof *sdi), *rdi = ddw_xmalloc((size_t)p * sizeof *rdi);
-    char *stmp = NULL, *rtmp = NULL;
-    if (rounds > 1) {
-        stmp = ddw_xmalloc((size_t)(cap * (uint64_t)p));
-        rtmp = ddw_xmalloc((size_t)(cap * (uint64_t)p));
-    }
-    for (int k = 0; k < rounds; k++) {
-        uint64_t off = (uint64_t)k * cap;
-        int so = 0, ro = 0;
+    /* DDW_ALLTOALLV_ROUND_BYTES forces the multi-round path with that many
+     * bytes per peer per round (for tests; must be set on all ranks) */
+    const char *force = getenv("DDW_ALLTOALLV_ROUND_BYTES");
+    uint64_t cap = force ? strtoull(force, NULL, 10) : 0;
+    if (cap == 0 && big[0] <= (uint64_t)INT_MAX) {
+        /* every count and displacement fits MPI's int: one call */
         for (int r = 0; r < p; r++) {
-            uint64_t s = sendcounts[r] > off ? sendcounts[r] - off : 0;
-            uint64_t q = recvcounts[r] > off ? recvcounts[r] - off : 0;
-            sc[r] = (int)(s < cap ? s : cap);
-            rc[r] = (int)(q < cap ? q : cap);
-            sdi[r] = so;
-            rdi[r] = ro;
-            if (stmp)
-                memcpy(stmp + so, (const char *)sendbuf + sdispl[r] + off, (size_t)sc[r]);
-            so += sc[r];
-            ro += rc[r];
-            if (r != c->rank)
-                ((ddw_comm *)c)->bytes_sent += (uint64_t)sc[r];
+            sc[r] = (int)sendcounts[r];
+            rc[r] = (int)recvcounts[r];
+            sdi[r] = (int)sdispl[r];
+            rdi[r] = (int)rdispl[r];
         }
-        if (rounds == 1) {
-            MPI_Alltoallv(sendbuf, sc, sdi, MPI_BYTE, rbuf, rc, rdi, MPI_BYTE, c->comm);
-        } else {
+        MPI_Alltoallv(sendbuf, sc, sdi, MPI_BYTE, rbuf, rc, rdi, MPI_BYTE, c->comm);
+    } else {
+        /* rounds of at most 'cap' bytes per peer, staged through buffers of
+         * at most cap * p <= 512 MiB, so sums of counts stay inside int */
+        if (cap == 0)
+            cap = ((uint64_t)1 << 29) / (uint64_t)p;
+        if (cap == 0)
+            cap = 1;
+        int rounds = (int)((big[1] + cap - 1) / cap);
+        char *stmp = ddw_xmalloc((size_t)(sd < cap * (uint64_t)p ? sd : cap * (uint64_t)p) + 1);
+        char *rtmp = ddw_xmalloc((size_t)(rd < cap * (uint64_t)p ? rd : cap * (uint64_t)p) + 1);
+        for (int k = 0; k < rounds; k++) {
+            uint64_t off = (uint64_t)k * cap;
+            int so = 0, ro = 0;
+            for (int r = 0; r < p; r++) {
+                uint64_t sl = sendcounts[r] > off ? sendcounts[r] - off : 0;
+                uint64_t rl = recvcounts[r] > off ? recvcounts[r] - off : 0;
+                sc[r] = (int)(sl < cap ? sl : cap);
+                rc[r] = (int)(rl < cap ? rl : cap);
+                sdi[r] = so;
+                rdi[r] = ro;
+                if (sc[r])
+                    memcpy(stmp + so, (const char *)sendbuf + sdispl[r] + off, (size_t)sc[r]);
+                so += sc[r];
+                ro += rc[r];
+            }
             MPI_Alltoallv(stmp, sc, sdi, MPI_BYTE, rtmp, rc, rdi, MPI_BYTE, c->comm);
             for (int r = 0; r < p; r++)
-                memcpy(rbuf + rdispl[r] + off, rtmp + rdi[r], (size_t)rc[r]);
+                if (rc[r])
+                    memcpy(rbuf + rdispl[r] + off, rtmp + rdi[r], (size_t)rc[r]);
         }
+        free(stmp);
+        free(rtmp);
     }
-    free(stmp);
-    free(rtmp);
     free(sc);
     free(rc);
     free(sdi);

@@ -867,6 +867,22 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
             parse_number(&p, p.e[i].where, p.e[i].section, kd, p.e[i].value, &d);
         }
     }
+    /* pass-through columns: at most DDW_MAX_KEEP distinct names over all sources */
+    {
+        const char *names[DDW_MAX_KEEP * DDW_MAX_SOURCES];
+        int nk = 0;
+        for (int i = 0; i < cfg->nsources; i++)
+            for (int k = 0; k < cfg->sources[i].nkeep; k++) {
+                int seen = 0;
+                for (int j = 0; j < nk; j++)
+                    seen |= strcmp(names[j], cfg->sources[i].keep[k]) == 0;
+                if (!seen)
+                    names[nk++] = cfg->sources[i].keep[k];
+            }
+        if (nk > DDW_MAX_KEEP)
+            perr(&p, path, "keep: %d distinct pass-through columns over all sources; at most %d",
+                 nk, DDW_MAX_KEEP);
+    }
     if (cfg->nsources == 0)
         perr(&p, path, "no [source.NAME] section");
     if (cfg->npasses == 0)

@@ -86,56 +86,82 @@ static hid_t make_type(ddw_h5_type t, uint64_t width)
     return -1;
 }
 
-ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
-                        uint64_t nglobal, int nseg, const uint64_t *seg_off,
-                        const uint64_t *seg_n, const void *data)
+/* Shared by the 1-D and 2-D writers; twod makes a [nglobal, width] dataset. */
+static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
+                               int twod, uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                               const uint64_t *seg_n, const void *data)
 {
-    int twod = type != DDW_H5_STR && width > 1;
-    int rank = twod ? 2 : 1;
+    int nd = twod ? 2 : 1;
     hsize_t dims[2] = {nglobal, width}, maxd[2] = {H5S_UNLIMITED, width};
-    hsize_t chunk[2] = {f->chunk < nglobal ? f->chunk : (nglobal ? nglobal : 1), width};
-    if (twod)
-        chunk[0] = f->chunk / width > 0 ? f->chunk / width : 1;
+    /* chunk rows: the configured count, but at most ~4 MiB per chunk (HDF5
+     * refuses chunks of 4 GiB) and no more rows than the dataset has */
+    uint64_t rowbytes = width * (type == DDW_H5_STR || type == DDW_H5_U8 ? 1 : 8);
+    uint64_t rows = f->chunk;
+    if (rows * rowbytes > ((uint64_t)4 << 20))
+        rows = ((uint64_t)4 << 20) / rowbytes;
+    if (rows > nglobal)
+        rows = nglobal;
+    if (rows == 0)
+        rows = 1;
+    hsize_t chunk[2] = {rows, width};
     ddw_status rc = DDW_EHDF5;
     hid_t dtype = make_type(type, width);
-    hid_t fspace = H5Screate_simple(rank, dims, maxd);
+    hid_t fspace = H5Screate_simple(nd, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_chunk(dcpl, nd, chunk);
     if (f->deflate > 0) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)f->deflate);
     }
     hid_t dset = H5Dcreate2(f->file, path, dtype, fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    hid_t mspace = -1;
     if (dset < 0)
-        goto fail_create;
+        goto done;
+    /* a local selection failure must not skip the collective write: such a
+     * rank writes nothing and reports the failure afterwards */
     uint64_t nlocal = 0;
+    int local_ok = 1;
     H5Sselect_none(fspace);
-    for (int k = 0; k < nseg; k++) {
+    for (int k = 0; k < nseg && local_ok; k++) {
         if (seg_n[k] == 0)
             continue;
         hsize_t start[2] = {seg_off[k], 0}, count[2] = {seg_n[k], width};
         if (H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
-            goto fail_write;
+            local_ok = 0;
         nlocal += seg_n[k];
     }
+    if (!local_ok) {
+        H5Sselect_none(fspace);
+        nlocal = 0;
+    }
     hsize_t mdims[2] = {nlocal, width};
-    mspace = H5Screate_simple(rank, mdims, NULL);
+    hid_t mspace = H5Screate_simple(nd, mdims, NULL);
     if (nlocal == 0)
         H5Sselect_none(mspace);
-    if (nglobal > 0 &&
-        H5Dwrite(dset, dtype, mspace, fspace, f->dxpl, nlocal ? data : NULL) < 0)
-        goto fail_write;
-    rc = DDW_OK;
-fail_write:
-    if (mspace >= 0)
-        H5Sclose(mspace);
+    herr_t wrc = 0;
+    if (nglobal > 0)
+        wrc = H5Dwrite(dset, dtype, mspace, fspace, f->dxpl, nlocal ? data : NULL);
+    rc = local_ok && wrc >= 0 ? DDW_OK : DDW_EHDF5;
+    H5Sclose(mspace);
     H5Dclose(dset);
-fail_create:
+done:
     H5Pclose(dcpl);
     H5Sclose(fspace);
     H5Tclose(dtype);
     return rc;
+}
+
+ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
+                        uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                        const uint64_t *seg_n, const void *data)
+{
+    return write_column(f, path, type, width, 0, nglobal, nseg, seg_off, seg_n, data);
+}
+
+ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
+                               uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                               const uint64_t *seg_n, const void *data)
+{
+    return write_column(f, path, type, ncols, 1, nglobal, nseg, seg_off, seg_n, data);
 }
 
 static ddw_status write_attr(ddw_h5 *f, const char *obj, const char *name, hid_t type, int n,

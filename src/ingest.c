@@ -27,6 +27,8 @@
 #include "ddw_strsim.h"
 
 #define MAX_COLS 1024
+/* longest normalised identifying value; longer ones reject the row */
+#define DDW_MAX_VALUE 1023
 
 unsigned ddw_ingest_fieldmask(const ddw_config *cfg)
 {
@@ -233,7 +235,7 @@ int ddw_ingest_row(const ddw_config *cfg, const ddw_ingest_plan *plan, int s, ui
         return 0;
     }
     /* normalise every mapped field before storing anything */
-    char norm[DDW_NFIELDS][256];
+    char norm[DDW_NFIELDS][DDW_MAX_VALUE + 1];
     size_t nlen[DDW_NFIELDS];
     int32_t date[DDW_NFIELDS];
     for (int f = 0; f < DDW_NFIELDS; f++) {
@@ -254,7 +256,7 @@ int ddw_ingest_row(const ddw_config *cfg, const ddw_ingest_plan *plan, int s, ui
             }
             break;
         case DDW_FT_SEX: {
-            char code[256];
+            char code[DDW_MAX_VALUE + 1];
             size_t cl = 0;
             int found = -1;
             if (ddw_norm_text(v, vl, code, sizeof code, &cl) == DDW_OK)

@@ -261,17 +261,23 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
 
     ddw_blocks blk;
     ddw_timer_start(&t, DDW_T_BLOCK);
-    ddw_block_run(cfg, comm, &home.recs, &blk);
+    rc = ddw_block_run(cfg, comm, &home.recs, &blk);
     ddw_timer_stop(&t, DDW_T_BLOCK);
     progress(me, &t, DDW_T_BLOCK);
 
     ddw_edges edges;
     ddw_score_stats ss;
     ddw_timer_start(&t, DDW_T_SCORE);
-    ddw_score_run(cfg, &blk, &edges, &ss);
+    rc = (ddw_status)ddw_comm_agree(comm, rc == DDW_OK ? ddw_score_run(cfg, &blk, &edges, &ss)
+                                                       : rc);
     ddw_timer_stop(&t, DDW_T_SCORE);
     progress(me, &t, DDW_T_SCORE);
     ddw_block_free(&blk);
+    if (rc != DDW_OK) {
+        if (me == 0)
+            fprintf(stderr, "ddwlink: error: blocking or scoring failed: %s\n", ddw_strerror(rc));
+        goto fail_ingest;
+    }
 
     uint64_t *person = ddw_xmalloc((home.recs.n ? home.recs.n : 1) * sizeof *person);
     ddw_cluster_stats cs;

@@ -116,9 +116,11 @@ static uint64_t global_max(const ddw_comm *comm, uint64_t v)
     return v;
 }
 
+/* Every step is collective: ranks agree on its status so that all of them
+ * leave together when any one fails (a disk full on one rank, say). */
 #define CHECK(call)                                                                             \
     do {                                                                                        \
-        if ((rc = (call)) != DDW_OK)                                                            \
+        if ((rc = (ddw_status)ddw_comm_agree(comm, (call))) != DDW_OK)                          \
             goto fail;                                                                          \
     } while (0)
 
@@ -255,7 +257,7 @@ typedef struct {
     uint64_t a, b;
     double w;
     uint32_t pass;
-    uint32_t idx; /* position in the message buffer, for the levels */
+    size_t idx; /* position in the message buffer, for the levels */
 } edge_row;
 
 static int cmp_edge(const void *x, const void *y)
@@ -304,7 +306,7 @@ static ddw_status write_edges(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
         memcpy(&rows[i].b, msg + i * rec + 8, 8);
         memcpy(&rows[i].w, msg + i * rec + 16, 8);
         memcpy(&rows[i].pass, msg + i * rec + 24, 4);
-        rows[i].idx = (uint32_t)i;
+        rows[i].idx = i;
     }
     qsort(rows, n, sizeof *rows, cmp_edge);
     uint64_t *a = ddw_xmalloc((n ? n : 1) * 8), *b = ddw_xmalloc((n ? n : 1) * 8);
@@ -317,7 +319,7 @@ static ddw_status write_edges(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
         b[i] = rows[i].b;
         w[i] = rows[i].w;
         pass[i] = (int32_t)rows[i].pass;
-        memcpy(lv + i * (size_t)nc, msg + (size_t)rows[i].idx * rec + 28, (size_t)nc);
+        memcpy(lv + i * (size_t)nc, msg + rows[i].idx * rec + 28, (size_t)nc);
         segn[DDW_KEY_SOURCE(a[i])]++;
     }
     free(rows);
@@ -329,8 +331,8 @@ static ddw_status write_edges(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
     CHECK(ddw_h5_write(h, "/edges/b", DDW_H5_U64, 1, ne, S, off, segn, b));
     CHECK(ddw_h5_write(h, "/edges/weight", DDW_H5_F64, 1, ne, S, off, segn, w));
     CHECK(ddw_h5_write(h, "/edges/pass", DDW_H5_I32, 1, ne, S, off, segn, pass));
-    CHECK(ddw_h5_write(h, "/edges/levels", DDW_H5_U8, (uint64_t)(nc > 1 ? nc : 1), ne, S, off,
-                       segn, lv));
+    CHECK(ddw_h5_write_matrix(h, "/edges/levels", DDW_H5_U8, (uint64_t)nc, ne, S, off, segn,
+                              lv));
 fail:
     free(a);
     free(b);
@@ -504,7 +506,8 @@ fail:
 }
 
 
-static ddw_status write_provenance(ddw_h5 *h, const ddw_config *cfg, const ddw_write_meta *meta)
+static ddw_status write_provenance(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm,
+                                   const ddw_write_meta *meta)
 {
     ddw_status rc = DDW_OK;
     char end[32];
@@ -557,8 +560,10 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     ddw_h5 *h = NULL;
     ddw_status rc = ddw_h5_create(comm, tmp, cfg->deflate, (uint64_t)cfg->chunk, &h);
     rc = (ddw_status)ddw_comm_agree(comm, rc);
-    if (rc != DDW_OK)
+    if (rc != DDW_OK) {
+        ddw_h5_close(&h); /* ranks whose create succeeded */
         goto fail_create;
+    }
     uint64_t nrec = home->recs.n;
     ddw_comm_allreduce_u64(comm, &nrec, 1, DDW_COMM_SUM);
     stats->records = nrec;
@@ -571,7 +576,7 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     double dt = ddw_comm_wtime() - t0;
     ddw_comm_allreduce_f64(comm, &dt, 1, DDW_COMM_MAX);
     meta->stage_seconds[meta->write_stage] = dt;
-    CHECK(write_provenance(h, cfg, meta));
+    CHECK(write_provenance(h, cfg, comm, meta));
 fail:
     if (ddw_h5_close(&h) != DDW_OK && rc == DDW_OK)
         rc = DDW_EHDF5;

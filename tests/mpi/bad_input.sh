@@ -57,7 +57,9 @@ sed "s|tests/data/bad/people.csv|$TMP/gen.csv|" tests/data/bad/bad.ini >"$TMP/ge
 ref=""
 for np in 1 2 3 4 5; do
     out=$TMP/gen_$np
-    run_link "$np" 1 "$out" --config "$TMP/gen.ini" 2>"$out.log"
+    # a threshold so low that every scored pair is an edge: the one
+    # comparison (surname) then fills /edges/levels
+    run_link "$np" 1 "$out" --config "$TMP/gen.ini" --set match.threshold=-20 2>"$out.log"
     grep "rows read 3000 = accepted" "$out.log"
     if [ -z "$ref" ]; then ref=$out/link.h5; else same_results "$ref" "$out/link.h5"; fi
 done
@@ -69,6 +71,8 @@ reasons = set(x.decode() for x in f["/rejects/reason"][:])
 assert n + r == 3000, (n, r)
 assert reasons == {"broken quoting", "wrong number of columns: 7, expected 6"}, reasons
 assert r == len({i for i in range(3000) if i % 211 == 0 or i % 307 == 0}), r
+lv = f["/edges/levels"]   # one comparison: still a 2-D [edges, 1] table
+assert lv.ndim == 2 and lv.shape == (len(f["/edges/a"]), 1) and lv.shape[0] > 0, lv.shape
 print(f"generated file: {n} accepted, {r} rejected, identical at 1-5 ranks")
 PY
 # edge cases: header only, every row rejected, one record without a final newline

@@ -5,3 +5,5 @@ source "$(dirname "$0")/common.sh"
 for np in 1 2 3 4; do
     mpirun -np "$np" build/cluster_mpi
 done
+# the same through the multi-round exchange (tiny rounds)
+mpirun -np 3 -x DDW_ALLTOALLV_ROUND_BYTES=40 build/cluster_mpi

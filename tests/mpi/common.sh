@@ -15,7 +15,8 @@ DDW=bin/ddwlink
 run_link() {
     local np=$1 th=$2 out=$3
     shift 3
-    OMP_NUM_THREADS=$th mpirun --bind-to none -x OMP_NUM_THREADS -np "$np" \
+    OMP_NUM_THREADS=$th mpirun --bind-to none -x OMP_NUM_THREADS \
+        ${DDW_ALLTOALLV_ROUND_BYTES:+-x DDW_ALLTOALLV_ROUND_BYTES} -np "$np" \
         $DDW link "$@" --out "$out"
 }
 

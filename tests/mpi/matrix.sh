@@ -18,4 +18,9 @@ run_link 3 2 "$TMP/matrix_tiles" --config configs/example.ini --set block.max_bl
     2>"$TMP/matrix_tiles.log"
 same_results "$ref" "$TMP/matrix_tiles/link.h5"
 echo "np=3 threads=2 max_block_size=5 identical"
+# every exchange split into rounds of 1000 bytes per peer
+DDW_ALLTOALLV_ROUND_BYTES=1000 run_link 4 1 "$TMP/matrix_rounds" --config configs/example.ini \
+    2>"$TMP/matrix_rounds.log"
+same_results "$ref" "$TMP/matrix_rounds/link.h5"
+echo "np=4 with every exchange in rounds of 1000 bytes per peer identical"
 $PY tests/py/check_truth.py "$ref" data/example/truth.csv

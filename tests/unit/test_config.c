@@ -768,6 +768,23 @@ static void test_warnings(void **state)
     free(text);
 }
 
+static void test_err_keep_union(void **state)
+{
+    /* 20 + 20 new pass-through columns plus the base config's 2: more than 32 */
+    (void)state;
+    char a[400] = "keep = ", b[400] = "keep = ";
+    for (int i = 0; i < 20; i++) {
+        snprintf(a + strlen(a), sizeof a - strlen(a), "%sa%02d", i ? ", " : "", i);
+        snprintf(b + strlen(b), sizeof b - strlen(b), "%sb%02d", i ? ", " : "", i);
+    }
+    char extra[600];
+    snprintf(extra, sizeof extra, "[source.c]\npath = c.csv\nid_column = id\nsurname = s\n%s\n"
+                                  "[source.d]\npath = d.csv\nid_column = id\nsurname = s\n%s\n",
+             a, b);
+    expect_error(0, NULL, extra, PATH ": ", "42 distinct pass-through columns", "at most 32",
+                 NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -795,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_newcomer_forms),
         cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_err_keep_union),
         cmocka_unit_test(test_err_no_source),
         cmocka_unit_test(test_err_all_reported),
         cmocka_unit_test(test_syntax_error),
