@@ -6,8 +6,9 @@
  * sorts what it receives by (pass, key, record key), so a block is a run of
  * equal keys, in an order independent of rank count.  A block of more than
  * max_block records is cut into chunks; each pair of chunks (a tile) goes
- * to a rank chosen by hashing the tile (a second exchange), so no rank is
- * stuck with a giant block and each pair within the block is still in
+ * to a rank chosen by hashing the tile (a second exchange, in which a
+ * chunk travels once to each rank that has tiles needing it), so no rank
+ * is stuck with a giant block and each pair within the block is still in
  * exactly one tile.
  *
  * Trade-off: a record is copied once per pass it has a key in, rather than
@@ -242,6 +243,74 @@ static void add_unit(ddw_blocks *out, size_t *ucap, uint32_t pass, int diag, uin
     out->candidate_pairs += diag ? na * (na - 1) / 2 : na * (b1 - b0);
 }
 
+/*
+ * A block of n > T records at [b0, b1) of out->recs: cut into chunks of T,
+ * every pair of chunks (i <= j) is a tile placed on the rank given by a
+ * hash of (block key, i, j).  Tiles placed here become units at once; for
+ * each other rank, the chunks its tiles need are sent once, with the list
+ * of its tiles, so a chunk travels to at most P - 1 ranks however many
+ * tiles use it.
+ */
+static void ship_tiles(ddw_blocks *out, size_t *ucap, bytes *per, int P, int me, uint32_t pass,
+                       uint64_t bkey, uint64_t b0, uint64_t b1, uint64_t T, unsigned mask)
+{
+    int np = out->npasses;
+    uint64_t c = ddw_block_nchunks(b1 - b0, T);
+    uint64_t ntile = c * (c + 1) / 2;
+    int *dest = ddw_xmalloc((size_t)ntile * sizeof *dest);
+    uint64_t t = 0;
+    for (uint64_t i = 0; i < c; i++)
+        for (uint64_t j = i; j < c; j++, t++) {
+            dest[t] = (int)(ddw_mix64(bkey ^ ddw_mix64(i * 0x10001 + j + 1)) % (uint64_t)P);
+            if (dest[t] == me) {
+                uint64_t a0 = b0 + i * T, a1 = a0 + T < b1 ? a0 + T : b1;
+                uint64_t c0 = b0 + j * T, c1 = c0 + T < b1 ? c0 + T : b1;
+                add_unit(out, ucap, pass, i == j, a0, a1, c0, c1);
+                out->ntiles++;
+            }
+        }
+    uint32_t *pos = ddw_xmalloc((size_t)c * sizeof *pos); /* chunk -> position, or UINT32_MAX */
+    for (int d = 0; d < P; d++) {
+        if (d == me)
+            continue;
+        for (uint64_t i = 0; i < c; i++)
+            pos[i] = UINT32_MAX;
+        uint32_t nch = 0, nt = 0;
+        t = 0;
+        for (uint64_t i = 0; i < c; i++)
+            for (uint64_t j = i; j < c; j++, t++)
+                if (dest[t] == d) {
+                    nt++;
+                    if (pos[i] == UINT32_MAX) pos[i] = 0, nch++;
+                    if (pos[j] == UINT32_MAX) pos[j] = 0, nch++;
+                }
+        if (nt == 0)
+            continue;
+        uint32_t hdr[3] = {pass, nch, nt};
+        put(&per[d], hdr, sizeof hdr);
+        uint32_t k = 0;
+        for (uint64_t i = 0; i < c; i++) {
+            if (pos[i] == UINT32_MAX)
+                continue;
+            pos[i] = k++;
+            uint64_t a0 = b0 + i * T, a1 = a0 + T < b1 ? a0 + T : b1;
+            uint32_t cn = (uint32_t)(a1 - a0);
+            put(&per[d], &cn, 4);
+            for (uint64_t r = a0; r < a1; r++)
+                put_record(&per[d], &out->recs, r, out->passkey + r * (size_t)np, np, mask);
+        }
+        t = 0;
+        for (uint64_t i = 0; i < c; i++)
+            for (uint64_t j = i; j < c; j++, t++)
+                if (dest[t] == d) {
+                    uint32_t ij[2] = {pos[i], pos[j]};
+                    put(&per[d], ij, sizeof ij);
+                }
+    }
+    free(pos);
+    free(dest);
+}
+
 ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *home,
                          ddw_blocks *out)
 {
@@ -309,30 +378,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             if (n > 1)
                 add_unit(out, &ucap, in[b0].pass, 1, b0, b1, b0, b1);
         } else {
-            uint64_t c = ddw_block_nchunks(n, T);
-            for (uint64_t ti = 0; ti < c; ti++)
-                for (uint64_t tj = ti; tj < c; tj++) {
-                    uint64_t a0 = b0 + ti * T, a1 = a0 + T < b1 ? a0 + T : b1;
-                    uint64_t c0 = b0 + tj * T, c1 = c0 + T < b1 ? c0 + T : b1;
-                    uint64_t h = ddw_mix64(in[b0].bkey ^ ddw_mix64(ti * 0x10001 + tj + 1));
-                    int dest = (int)(h % (uint64_t)P);
-                    if (dest == me) {
-                        add_unit(out, &ucap, in[b0].pass, ti == tj, a0, a1, c0, c1);
-                        out->ntiles++;
-                        continue;
-                    }
-                    /* [u32 pass][u32 diag][u32 na][u32 nb][records a][records b] */
-                    uint32_t hdr[4] = {in[b0].pass, ti == tj, (uint32_t)(a1 - a0),
-                                       ti == tj ? 0 : (uint32_t)(c1 - c0)};
-                    put(&per[dest], hdr, sizeof hdr);
-                    for (uint64_t k = a0; k < a1; k++)
-                        put_record(&per[dest], &out->recs, k, out->passkey + k * (size_t)np,
-                                   np, mask);
-                    if (ti != tj)
-                        for (uint64_t k = c0; k < c1; k++)
-                            put_record(&per[dest], &out->recs, k,
-                                       out->passkey + k * (size_t)np, np, mask);
-                }
+            ship_tiles(out, &ucap, per, P, me, in[b0].pass, in[b0].bkey, b0, b1, T, mask);
         }
         b0 = b1;
     }
@@ -344,18 +390,30 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     ddw_comm_alltoallv(comm, sbuf, scount, &rbuf, rcount, &rtotal);
     free(sbuf);
     for (const char *p = rbuf, *end = (const char *)rbuf + rtotal; p < end;) {
-        uint32_t hdr[4];
+        /* [u32 pass][u32 nchunks][u32 ntiles], chunks as [u32 n][records],
+         * tiles as [u32 i][u32 j] (positions of chunks in this message) */
+        uint32_t hdr[3];
         memcpy(hdr, p, sizeof hdr);
         p += sizeof hdr;
-        uint64_t a0 = out->recs.n;
-        for (uint32_t k = 0; k < hdr[2] + hdr[3]; k++)
-            p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask);
-        uint64_t a1 = a0 + hdr[2];
-        if (hdr[1])
-            add_unit(out, &ucap, hdr[0], 1, a0, a1, a0, a1);
-        else
-            add_unit(out, &ucap, hdr[0], 0, a0, a1, a1, a1 + hdr[3]);
-        out->ntiles++;
+        uint64_t *base = ddw_xmalloc(((size_t)hdr[1] + 1) * sizeof *base);
+        for (uint32_t k = 0; k < hdr[1]; k++) {
+            uint32_t cn;
+            memcpy(&cn, p, 4);
+            p += 4;
+            base[k] = out->recs.n;
+            for (uint32_t r = 0; r < cn; r++)
+                p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask);
+        }
+        base[hdr[1]] = out->recs.n;
+        for (uint32_t t = 0; t < hdr[2]; t++) {
+            uint32_t ij[2];
+            memcpy(ij, p, sizeof ij);
+            p += sizeof ij;
+            add_unit(out, &ucap, hdr[0], ij[0] == ij[1], base[ij[0]], base[ij[0] + 1],
+                     base[ij[1]], base[ij[1] + 1]);
+            out->ntiles++;
+        }
+        free(base);
     }
     free(rbuf);
     free(per);

@@ -413,6 +413,8 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
         return DDW_EIO;
     }
     w.fsize = sp->size;
+    w.cap = 1 << 16; /* never NULL, even for an empty range */
+    w.buf = ddw_xmalloc(w.cap);
     uint64_t pre = lo > sp->data_start ? 1 : 0;
     w.base = lo - pre;
     window_extend(&w, (size_t)(hi - lo + pre));

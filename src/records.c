@@ -18,6 +18,8 @@ void ddw_recs_init(ddw_recs *r, unsigned fieldmask)
     for (int f = 0; f < DDW_NFIELDS; f++)
         if (fieldmask & (1u << f))
             r->f[f] = ddw_xmalloc(sizeof(ddw_fval)); /* grown in push */
+    r->acap = 64; /* never NULL, so empty values point at valid memory */
+    r->arena = ddw_xmalloc(r->acap);
 }
 
 void ddw_recs_free(ddw_recs *r)
