@@ -32,11 +32,6 @@ int ddw_comm_size(const ddw_comm *c);
 double ddw_comm_wtime(void);
 /* Pointer to the native MPI_Comm, for the HDF5 layer only (not collective). */
 void *ddw_comm_native(const ddw_comm *c);
-/* Aborts every rank with the given exit code (not collective). */
-void ddw_comm_abort(const ddw_comm *c, int code) __attribute__((noreturn));
-
-void ddw_comm_barrier(const ddw_comm *c);
-
 /*
  * Agrees on a status across ranks: returns the most severe (most negative)
  * status of any rank, so every rank takes the same branch after a step that
@@ -69,6 +64,15 @@ void ddw_comm_allgather_u64(const ddw_comm *c, const uint64_t *in, int n, uint64
  */
 void ddw_comm_alltoallv(const ddw_comm *c, const void *sendbuf, const uint64_t *sendcounts,
                         void **recvbuf, uint64_t *recvcounts, uint64_t *recvtotal);
+
+/*
+ * Routes fixed-size records: buf holds n records of rec bytes, record i is
+ * for rank dest[i].  Returns a new buffer (caller frees) with the records
+ * this rank receives, grouped by sender rank and in each sender's order,
+ * and their count in *nrecv.  Collective.
+ */
+void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, const int *dest,
+                     size_t *nrecv);
 
 /* Total bytes this rank has sent through ddw_comm_alltoallv so far (not collective). */
 uint64_t ddw_comm_bytes_sent(const ddw_comm *c);

@@ -41,8 +41,6 @@ void ddw_recs_init(ddw_recs *r, unsigned fieldmask);
 void ddw_recs_free(ddw_recs *r);
 /* Appends a record with all fields missing; returns its index. */
 size_t ddw_recs_push(ddw_recs *r, uint64_t key);
-/* Copies len bytes into the arena; returns their offset. */
-uint32_t ddw_recs_intern(ddw_recs *r, const char *s, size_t len);
 /* Sets a text field of record i to the (already normalised) value s (len 0 = missing). */
 void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t len);
 /* Sets a date field of record i (DDW_DATE_MISSING = missing). */

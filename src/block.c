@@ -48,16 +48,11 @@ uint64_t ddw_block_key(const ddw_config *cfg, int p, const ddw_recs *r, size_t i
             const ddw_fval *v = &r->f[kp->field][i];
             if (v->h == 0)
                 return 0;
-            int is_date = ddw_field_type_of(kp->field) == DDW_FT_DATE;
             switch (kp->func) {
             case DDW_BK_EXACT:
-                if (is_date) {
-                    pl = (size_t)snprintf(part, sizeof part, "%d", (int)v->date);
-                } else {
-                    /* long values: their hash stands in for the bytes */
-                    pl = (size_t)snprintf(part, sizeof part, "%016llx",
-                                          (unsigned long long)v->h);
-                }
+                /* the value's hash stands in for its bytes (dates hash the day) */
+                memcpy(part, &v->h, sizeof v->h);
+                pl = sizeof v->h;
                 break;
             case DDW_BK_FIRST:
                 part[0] = ddw_recs_text(r, v)[0];

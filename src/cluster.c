@@ -132,28 +132,12 @@ static uint64_t *route_pairs(const ddw_comm *comm, const uint64_t *pairs, size_t
                              size_t *nrecv)
 {
     int P = ddw_comm_size(comm);
-    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
-    uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
+    int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
     for (size_t i = 0; i < n; i++)
-        cnt[owner(pairs[2 * i], P)] += 16;
-    uint64_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
-    for (int r = 0; r < P; r++)
-        off[r + 1] = off[r] + cnt[r] / 8;
-    uint64_t *sbuf = ddw_xmalloc((n ? n : 1) * 16);
-    for (size_t i = 0; i < n; i++) {
-        int r = owner(pairs[2 * i], P);
-        sbuf[off[r]++] = pairs[2 * i];
-        sbuf[off[r]++] = pairs[2 * i + 1];
-    }
-    void *rbuf;
-    uint64_t total;
-    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
-    free(sbuf);
-    free(off);
-    free(cnt);
-    free(rcnt);
-    *nrecv = (size_t)(total / 16);
-    return rbuf;
+        dest[i] = owner(pairs[2 * i], P);
+    uint64_t *r = ddw_comm_route(comm, pairs, n, 16, dest, nrecv);
+    free(dest);
+    return r;
 }
 
 /*

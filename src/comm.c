@@ -85,26 +85,6 @@ void *ddw_comm_native(const ddw_comm *c)
 #endif
 }
 
-void ddw_comm_abort(const ddw_comm *c, int code)
-{
-#ifndef DDW_NO_MPI
-    MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);
-#else
-    (void)c;
-    (void)code;
-#endif
-    abort();
-}
-
-void ddw_comm_barrier(const ddw_comm *c)
-{
-#ifndef DDW_NO_MPI
-    MPI_Barrier(c->comm);
-#else
-    (void)c;
-#endif
-}
-
 int ddw_comm_agree(const ddw_comm *c, int status)
 {
 #ifndef DDW_NO_MPI
@@ -286,6 +266,33 @@ void ddw_comm_alltoallv(const ddw_comm *c, const void *sendbuf, const uint64_t *
 #endif
     *recvbuf = rbuf;
     *recvtotal = total;
+}
+
+void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, const int *dest,
+                     size_t *nrecv)
+{
+    int p = c->size;
+    uint64_t *cnt = ddw_xcalloc((size_t)p, sizeof *cnt);
+    uint64_t *rcnt = ddw_xcalloc((size_t)p, sizeof *rcnt);
+    uint64_t *pos = ddw_xcalloc((size_t)p + 1, sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        cnt[dest[i]] += rec;
+    for (int r = 0; r < p; r++)
+        pos[r + 1] = pos[r] + cnt[r];
+    char *sbuf = ddw_xmalloc(n * rec + 1);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(sbuf + pos[dest[i]], (const char *)buf + i * rec, rec);
+        pos[dest[i]] += rec;
+    }
+    void *rbuf;
+    uint64_t total;
+    ddw_comm_alltoallv(c, sbuf, cnt, &rbuf, rcnt, &total);
+    free(sbuf);
+    free(pos);
+    free(cnt);
+    free(rcnt);
+    *nrecv = (size_t)(total / rec);
+    return rbuf;
 }
 
 void ddw_die_at(const char *file, int line, const char *fmt, ...)

@@ -106,13 +106,6 @@ static int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
            memcmp(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len) == 0;
 }
 
-static int swapped_dm(int32_t a, int32_t b)
-{
-    int ya, ma, da, yb, mb, db;
-    ddw_norm_civil_from_days(a, &ya, &ma, &da);
-    ddw_norm_civil_from_days(b, &yb, &mb, &db);
-    return ya == yb && ma == db && da == mb && ma != da;
-}
 
 int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                       const ddw_recs *rb, size_t j)
@@ -122,6 +115,12 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
     if (a->h == 0 || b->h == 0)
         return 0;
     int is_date = ddw_field_type_of(cc->field) == DDW_FT_DATE;
+    const char *ta = is_date ? NULL : ddw_recs_text(ra, a);
+    const char *tb = is_date ? NULL : ddw_recs_text(rb, b);
+    /* each similarity is computed at most once per pair, however many
+     * levels test it (e.g. jw>=0.94 then jw>=0.88) */
+    double jw = -1, jaro = -1;
+    int dl = -1, lev = -1, ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0, civil = 0;
     for (int l = 0; l < cc->nlevels; l++) {
         const ddw_level_cfg *lv = &cc->levels[l];
         int hit = 0;
@@ -133,40 +132,44 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
             hit = is_date ? a->date == b->date : text_equal(ra, a, rb, b);
             break;
         case DDW_LV_JW:
-            hit = ddw_strsim_jaro_winkler(ddw_recs_text(ra, a), a->len, ddw_recs_text(rb, b),
-                                          b->len) >= lv->param;
+            if (jw < 0)
+                jw = ddw_strsim_jaro_winkler(ta, a->len, tb, b->len);
+            hit = jw >= lv->param;
             break;
         case DDW_LV_JARO:
-            hit = ddw_strsim_jaro(ddw_recs_text(ra, a), a->len, ddw_recs_text(rb, b), b->len) >=
-                  lv->param;
+            if (jaro < 0)
+                jaro = ddw_strsim_jaro(ta, a->len, tb, b->len);
+            hit = jaro >= lv->param;
             break;
         case DDW_LV_DL:
-            hit = ddw_strsim_damerau_levenshtein(ddw_recs_text(ra, a), a->len,
-                                                 ddw_recs_text(rb, b), b->len) <= lv->param;
+            if (dl < 0)
+                dl = ddw_strsim_damerau_levenshtein(ta, a->len, tb, b->len);
+            hit = dl <= lv->param;
             break;
         case DDW_LV_LEV:
-            hit = ddw_strsim_levenshtein(ddw_recs_text(ra, a), a->len, ddw_recs_text(rb, b),
-                                         b->len) <= lv->param;
+            if (lev < 0)
+                lev = ddw_strsim_levenshtein(ta, a->len, tb, b->len);
+            hit = lev <= lv->param;
             break;
         case DDW_LV_SOUNDEX:
             hit = a->code[0] != '\0' && strcmp(a->code, b->code) == 0;
             break;
         case DDW_LV_INITIAL:
-            hit = ddw_recs_text(ra, a)[0] == ddw_recs_text(rb, b)[0];
+            hit = ta[0] == tb[0];
             break;
         case DDW_LV_SWAP_DM:
-            hit = swapped_dm(a->date, b->date);
+        case DDW_LV_YEAR:
+            if (!civil) {
+                ddw_norm_civil_from_days(a->date, &ya, &ma, &da);
+                ddw_norm_civil_from_days(b->date, &yb, &mb, &db);
+                civil = 1;
+            }
+            hit = lv->kind == DDW_LV_YEAR ? ya == yb
+                                          : ya == yb && ma == db && da == mb && ma != da;
             break;
         case DDW_LV_DAYS: {
             int64_t d = (int64_t)a->date - (int64_t)b->date;
             hit = (d < 0 ? -d : d) <= (int64_t)lv->param;
-            break;
-        }
-        case DDW_LV_YEAR: {
-            int ya, yb, m, d;
-            ddw_norm_civil_from_days(a->date, &ya, &m, &d);
-            ddw_norm_civil_from_days(b->date, &yb, &m, &d);
-            hit = ya == yb;
             break;
         }
         default:

@@ -337,12 +337,17 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     uint64_t rss[2] = {(uint64_t)ru.ru_maxrss, (uint64_t)ru.ru_maxrss}; /* KiB */
+    uint64_t sent = ddw_comm_bytes_sent(comm);
     ddw_comm_allreduce_u64(comm, rss, 1, DDW_COMM_SUM);
     ddw_comm_allreduce_u64(comm, rss + 1, 1, DDW_COMM_MAX);
+    ddw_comm_allreduce_u64(comm, &sent, 1, DDW_COMM_SUM);
     print_summary(cfg, comm, &t, &ws, g, threads, path, &cs);
     if (me == 0)
-        fprintf(stderr, "  peak memory %.3f GiB summed over ranks (largest rank %.3f GiB)\n",
-                rss[0] / 1048576.0, rss[1] / 1048576.0);
+        fprintf(stderr,
+                "  peak memory %.3f GiB summed over ranks (largest rank %.3f GiB); "
+                "%.1f MB sent between ranks (%.0f bytes per record)\n",
+                rss[0] / 1048576.0, rss[1] / 1048576.0, sent / 1e6,
+                g[1] ? (double)sent / (double)g[1] : 0.0);
     exit_code = 0;
 fail_write:
 fail_ingest:

@@ -51,7 +51,8 @@ size_t ddw_recs_push(ddw_recs *r, uint64_t key)
     return i;
 }
 
-uint32_t ddw_recs_intern(ddw_recs *r, const char *s, size_t len)
+/* Copies len bytes into the arena; returns their offset. */
+static uint32_t intern(ddw_recs *r, const char *s, size_t len)
 {
     if (r->alen + len > UINT32_MAX)
         DDW_DIE("record arena exceeds 4 GiB on one rank; use more ranks");
@@ -71,7 +72,7 @@ void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t
     }
     if (len > UINT16_MAX)
         len = UINT16_MAX;
-    v->off = ddw_recs_intern(r, s, len);
+    v->off = intern(r, s, len);
     v->len = (uint16_t)len;
     v->h = ddw_hash64(s, len, 0x5eed) | 1;
     if (ddw_strsim_soundex(s, len, v->code) == 0)

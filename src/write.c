@@ -188,37 +188,28 @@ static ddw_status write_persons(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
                                 const uint64_t *person, ddw_write_stats *st)
 {
     ddw_status rc = DDW_OK;
-    int S = cfg->nsources, P = ddw_comm_size(comm);
+    int S = cfg->nsources;
     size_t n = home->recs.n;
     /* (person, source) to the person's leader's home rank */
-    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt), *rcnt = ddw_xcalloc((size_t)P, 8);
-    uint64_t *pos = ddw_xcalloc((size_t)P + 1, sizeof *pos);
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
-    for (size_t i = 0; i < n; i++) {
-        dest[i] = home_rank(L, person[i]);
-        cnt[dest[i]] += 16;
-    }
-    for (int r = 0; r < P; r++)
-        pos[r + 1] = pos[r] + cnt[r] / 8;
     uint64_t *sbuf = ddw_xmalloc((n ? n : 1) * 16);
     for (size_t i = 0; i < n; i++) {
-        sbuf[pos[dest[i]]++] = person[i];
-        sbuf[pos[dest[i]]++] = (uint64_t)DDW_KEY_SOURCE(home->recs.key[i]);
+        dest[i] = home_rank(L, person[i]);
+        sbuf[2 * i] = person[i];
+        sbuf[2 * i + 1] = (uint64_t)DDW_KEY_SOURCE(home->recs.key[i]);
     }
-    void *rbuf;
-    uint64_t total;
-    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
+    size_t nmsg;
+    uint64_t *msg = ddw_comm_route(comm, sbuf, n, 16, dest, &nmsg);
     free(sbuf);
     free(dest);
     int64_t *nrec = ddw_xcalloc(n ? n : 1, sizeof *nrec);
     uint64_t *mask = ddw_xcalloc(n ? n : 1, sizeof *mask);
-    uint64_t *msg = rbuf;
-    for (size_t k = 0; k < total / 16; k++) {
+    for (size_t k = 0; k < nmsg; k++) {
         size_t i = find_key(home->recs.key, n, msg[2 * k]);
         nrec[i]++;
         mask[i] |= UINT64_C(1) << msg[2 * k + 1];
     }
-    free(rbuf);
+    free(msg);
     /* leaders, compacted in local order, counted per source segment */
     uint64_t *pid = ddw_xmalloc((n ? n : 1) * sizeof *pid);
     uint64_t *segn = ddw_xcalloc((size_t)S, sizeof *segn), *off = ddw_xmalloc((size_t)S * 8);
@@ -247,9 +238,6 @@ fail:
     free(mask);
     free(segn);
     free(off);
-    free(cnt);
-    free(rcnt);
-    free(pos);
     return rc;
 }
 
@@ -271,34 +259,25 @@ static ddw_status write_edges(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
                               const layout *L, ddw_edges *e, ddw_write_stats *st)
 {
     ddw_status rc = DDW_OK;
-    int S = cfg->nsources, P = ddw_comm_size(comm), nc = e->ncompare;
+    int S = cfg->nsources, nc = e->ncompare;
     size_t rec = 8 + 8 + 8 + 4 + (size_t)nc;
-    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt), *rcnt = ddw_xcalloc((size_t)P, 8);
-    uint64_t *pos = ddw_xcalloc((size_t)P + 1, sizeof *pos);
     int *dest = ddw_xmalloc((e->n ? e->n : 1) * sizeof *dest);
-    for (size_t i = 0; i < e->n; i++) {
-        dest[i] = home_rank(L, e->a[i]);
-        cnt[dest[i]] += rec;
-    }
-    for (int r = 0; r < P; r++)
-        pos[r + 1] = pos[r] + cnt[r];
     char *sbuf = ddw_xmalloc(e->n * rec + 1);
     for (size_t i = 0; i < e->n; i++) {
-        char *p = sbuf + pos[dest[i]];
+        char *p = sbuf + i * rec;
+        dest[i] = home_rank(L, e->a[i]);
         memcpy(p, &e->a[i], 8);
         memcpy(p + 8, &e->b[i], 8);
         memcpy(p + 16, &e->weight[i], 8);
         memcpy(p + 24, &e->pass[i], 4);
         memcpy(p + 28, e->levels + i * (size_t)nc, (size_t)nc);
-        pos[dest[i]] += rec;
     }
-    free(dest);
+    size_t nsent = e->n;
     ddw_edges_free(e);
-    void *rbuf;
-    uint64_t total;
-    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
+    size_t n;
+    char *rbuf = ddw_comm_route(comm, sbuf, nsent, rec, dest, &n);
     free(sbuf);
-    size_t n = (size_t)(total / rec);
+    free(dest);
     edge_row *rows = ddw_xmalloc((n ? n : 1) * sizeof *rows);
     const char *msg = rbuf;
     for (size_t i = 0; i < n; i++) {
@@ -341,9 +320,6 @@ fail:
     free(lv);
     free(segn);
     free(off);
-    free(cnt);
-    free(rcnt);
-    free(pos);
     return rc;
 }
 
