@@ -74,6 +74,16 @@ void ddw_comm_alltoallv(const ddw_comm *c, const void *sendbuf, const uint64_t *
 void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, const int *dest,
                      size_t *nrecv);
 
+/*
+ * Writes a file holding every rank's n bytes in rank order (rank 0's bytes
+ * first), creating or truncating path, with collective MPI-IO writes at
+ * offsets from a prefix sum of the ranks' sizes (so any n, including 0 and
+ * more than 2 GiB).  All ranks return the same status: DDW_EIO if any rank
+ * failed.
+ */
+ddw_status ddw_comm_write_ordered(const ddw_comm *c, const char *path, const void *buf,
+                                  uint64_t n);
+
 /* Total bytes this rank has sent through ddw_comm_alltoallv so far (not collective). */
 uint64_t ddw_comm_bytes_sent(const ddw_comm *c);
 

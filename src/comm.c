@@ -295,6 +295,51 @@ void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, c
     return rbuf;
 }
 
+ddw_status ddw_comm_write_ordered(const ddw_comm *c, const char *path, const void *buf,
+                                  uint64_t n)
+{
+    /* where this rank's bytes start: the sum over lower ranks */
+    uint64_t *all = ddw_xmalloc((size_t)c->size * sizeof *all);
+    ddw_comm_allgather_u64(c, &n, 1, all);
+    uint64_t off = 0;
+    for (int r = 0; r < c->rank; r++)
+        off += all[r];
+    free(all);
+    const uint64_t piece = UINT64_C(1) << 30; /* MPI counts are int */
+    uint64_t npieces = (n + piece - 1) / piece;
+    ddw_comm_allreduce_u64(c, &npieces, 1, DDW_COMM_MAX);
+    int rc = DDW_OK;
+#ifndef DDW_NO_MPI
+    MPI_File fh;
+    if (MPI_File_open(c->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh) !=
+        MPI_SUCCESS)
+        return (ddw_status)ddw_comm_agree(c, DDW_EIO);
+    if (MPI_File_set_size(fh, 0) != MPI_SUCCESS)
+        rc = DDW_EIO;
+    for (uint64_t k = 0; k < npieces; k++) {
+        uint64_t lo = k * piece, len = 0;
+        if (lo < n)
+            len = n - lo < piece ? n - lo : piece;
+        MPI_Status st;
+        if (MPI_File_write_at_all(fh, (MPI_Offset)(off + lo), (const char *)buf + (len ? lo : 0),
+                                  (int)len, MPI_BYTE, &st) != MPI_SUCCESS)
+            rc = DDW_EIO;
+    }
+    if (MPI_File_close(&fh) != MPI_SUCCESS)
+        rc = DDW_EIO;
+#else
+    (void)off;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return DDW_EIO;
+    if (n && fwrite(buf, 1, (size_t)n, f) != (size_t)n)
+        rc = DDW_EIO;
+    if (fclose(f) != 0)
+        rc = DDW_EIO;
+#endif
+    return (ddw_status)ddw_comm_agree(c, rc);
+}
+
 void ddw_die_at(const char *file, int line, const char *fmt, ...)
 {
     int rank = 0;

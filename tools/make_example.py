@@ -15,7 +15,7 @@ the name lists in data/names/): all randomness comes from one
 random.Random(seed); no global random, no hash(), no set iteration.
 
 Name lists (data/names/, copied from the US Census Bureau's public-domain
-name frequency tables): surnames.csv (name,count; top 2000 of 2010),
+name frequency tables): surnames.csv (name,count; top 2000 of 2010 used),
 forenames_male.csv and forenames_female.csv (name,freq_percent,...; top 300
 of 1990).  Names are sampled in proportion to those frequencies.
 """
@@ -184,10 +184,13 @@ def format_pnc(yy, serial):
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-def read_names(path, weight_col):
+def read_names(path, weight_col, limit):
+    """The first `limit` rows (the lists are in descending frequency)."""
     names, weights = [], []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
+            if len(names) == limit:
+                break
             names.append(row["name"])
             weights.append(float(row[weight_col]))
     return names, weights
@@ -524,9 +527,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     rng = random.Random(args.seed)
-    sur, sur_w = read_names(os.path.join(args.names, "surnames.csv"), "count")
-    male, male_w = read_names(os.path.join(args.names, "forenames_male.csv"), "freq_percent")
-    fem, fem_w = read_names(os.path.join(args.names, "forenames_female.csv"), "freq_percent")
+    sur, sur_w = read_names(os.path.join(args.names, "surnames.csv"), "count", 2000)
+    male, male_w = read_names(os.path.join(args.names, "forenames_male.csv"), "freq_percent", 300)
+    fem, fem_w = read_names(os.path.join(args.names, "forenames_female.csv"), "freq_percent", 300)
     names = (sur, sur_w, male, male_w, fem, fem_w)
 
     persons, n_pairs = make_population(rng, args.persons, names)
