@@ -125,7 +125,7 @@ typedef struct {
 
 typedef struct {
     const char *path, *text;
-    int line, errors;
+    int line, errors, continued;
     FILE *err;
     gentry *e;
     size_t n, cap;
@@ -156,6 +156,7 @@ static char *reader(char *str, int num, void *stream)
     const char *nl = strchr(g->text, '\n');
     size_t len = nl ? (size_t)(nl - g->text) + 1 : strlen(g->text);
     g->line++;
+    g->continued = g->text[0] == ' ' || g->text[0] == '\t';
     if (len > (size_t)num - 1) {
         gerr(g, g->line, "line longer than %d characters; continue on indented lines", num - 2);
         g->text += len;
@@ -174,7 +175,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     gparser *g = user;
     /* a continuation line repeats the previous key: append to it */
     if (g->n && strcmp(g->e[g->n - 1].section, section) == 0 &&
-        strcmp(g->e[g->n - 1].key, name) == 0 && g->e[g->n - 1].line < g->line) {
+        strcmp(g->e[g->n - 1].key, name) == 0 && g->continued) {
         gentry *e = &g->e[g->n - 1];
         size_t l = strlen(e->value);
         e->value = ddw_xrealloc(e->value, l + strlen(value) + 3);

@@ -369,12 +369,13 @@ static void person_make(const ddw_gen_params *p, const ddw_gen_names *nm, uint64
     int twin, namesake, ptwin = 0, pnames = 0;
     uint64_t other, pother;
     flags_of(p, seed, i, &twin, &namesake, &other);
-    ptally[PT_TWIN * 2]++;
-    ptally[PT_NAMESAKE * 2]++;
     if (i > 0)
         flags_of(p, seed, i - 1, &ptwin, &pnames, &pother);
-    if (twin && i > 0 && !ptwin && !pnames) {
-        /* the previous person is an untouched base person: copy its family */
+    /* a twin copies an untouched base person; eligibility never depends
+     * on this person's own draws, so applied / eligible estimates the rate */
+    int twin_ok = i > 0 && !ptwin && !pnames;
+    ptally[PT_TWIN * 2] += (uint64_t)twin_ok;
+    if (twin_ok && twin) {
         person b;
         person_base(p, nm, seed, i - 1, &b);
         q->sn = b.sn;
@@ -383,18 +384,21 @@ static void person_make(const ddw_gen_params *p, const ddw_gen_names *nm, uint64
         q->eth = b.eth;
         q->twin_of = (int64_t)(i - 1);
         ptally[PT_TWIN * 2 + 1]++;
-    } else if (namesake && i >= other) {
+    } else if (!(twin_ok && twin) && i >= other) {
         int t2, n2;
         uint64_t o2;
         flags_of(p, seed, i - other, &t2, &n2, &o2);
         person b;
         person_base(p, nm, seed, i - other, &b);
         if (!t2 && !n2 && b.female == q->female) {
-            q->fn = b.fn;
-            q->sn = b.sn;
-            q->dob = b.dob;
-            q->namesake_of = (int64_t)(i - other);
-            ptally[PT_NAMESAKE * 2 + 1]++;
+            ptally[PT_NAMESAKE * 2]++;
+            if (namesake) {
+                q->fn = b.fn;
+                q->sn = b.sn;
+                q->dob = b.dob;
+                q->namesake_of = (int64_t)(i - other);
+                ptally[PT_NAMESAKE * 2 + 1]++;
+            }
         }
     }
     /* person-level changes over time, from the life stream */
@@ -535,7 +539,7 @@ typedef struct {
     int32_t dob;
     int dob_missing, sex, area; /* sex 0 M 1 F 2 missing; area -1 missing */
     char pnc[16];
-    uint32_t err;
+    uint8_t err[DDW_GE_N]; /* times each error was applied */
 } grec;
 
 typedef struct {
@@ -555,7 +559,7 @@ static int trial(ectx *c, int e, double rate)
     double pr = rate * c->scale;
     if (runif(c->r) < (pr > 1 ? 1 : pr)) {
         c->out->applied[c->src][e]++;
-        c->rec->err |= 1u << e;
+        c->rec->err[e]++;
         return 1;
     }
     return 0;
@@ -695,15 +699,18 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
     grec *rec = c->rec;
     rng *r = c->r;
     memset(rec, 0, sizeof *rec);
+    /* errors only in fields the source holds */
+    const int has_sex = c->src != DDW_GS_PPO;
+    const int has_area = c->src == DDW_GS_NDTMS || c->src == DDW_GS_DIP;
     const namelist *fl = q->female ? &nm->female : &nm->male;
     int alias_name = use_alias && q->alias == 1, alias_dob = use_alias && q->alias == 2;
     if (use_alias)
-        rec->err |= 1u << DDW_GE_ALIAS;
+        rec->err[DDW_GE_ALIAS]++;
     snprintf(rec->fn, sizeof rec->fn, "%s", fl->name[alias_name ? q->alias_fn : q->fn]);
     int sn = alias_name ? q->alias_sn : q->sn;
     if (!alias_name && day >= q->change_day) {
         sn = q->sn2;
-        rec->err |= 1u << DDW_GE_SURNAME_CHANGED;
+        rec->err[DDW_GE_SURNAME_CHANGED]++;
     }
     snprintf(rec->sn, sizeof rec->sn, "%s", nm->sur.name[sn]);
     rec->dob = alias_dob ? q->alias_dob : q->dob;
@@ -711,7 +718,7 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
     rec->area = q->area;
     if (day >= q->move_day) {
         rec->area = q->area2;
-        rec->err |= 1u << DDW_GE_AREA_MOVED;
+        rec->err[DDW_GE_AREA_MOVED]++;
     }
     if (has_pnc_col && q->has_pnc && rbern(r, p->src[c->src].pnc_present))
         snprintf(rec->pnc, sizeof rec->pnc, "%02u/%lu%c", q->pnc_yy, q->pnc_serial,
@@ -749,7 +756,7 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
             int kind = rtable(r, &p->typo_kinds);
             typo(r, s, f ? sizeof rec->sn : sizeof rec->fn, kind);
             c->out->applied[c->src][DDW_GE_TYPO_INSERT + kind]++;
-            rec->err |= 1u << (DDW_GE_TYPO_INSERT + kind);
+            rec->err[DDW_GE_TYPO_INSERT + kind]++;
         }
     }
     if (trial(c, DDW_GE_DOUBLE_BARRELLED, p->double_barrelled)) {
@@ -769,12 +776,12 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
     ddw_norm_civil_from_days(rec->dob, &y, &m, &d);
     if (d <= 12 && d != m && trial(c, DDW_GE_DOB_SWAP, p->dob_swap))
         rec->dob = ddw_norm_days_from_civil(y, d, m);
-    else if (!(rec->err & (1u << DDW_GE_DOB_SWAP)) && trial(c, DDW_GE_DOB_DIGIT, p->dob_digit))
+    else if (!rec->err[DDW_GE_DOB_SWAP] && trial(c, DDW_GE_DOB_DIGIT, p->dob_digit))
         rec->dob = dob_digit_error(r, rec->dob);
-    else if (!(rec->err & (3u << DDW_GE_DOB_SWAP)) && !(d == 1 && m == 1) &&
+    else if (!rec->err[DDW_GE_DOB_SWAP] && !rec->err[DDW_GE_DOB_DIGIT] && !(d == 1 && m == 1) &&
              trial(c, DDW_GE_DOB_PLACEHOLDER, p->dob_placeholder))
         rec->dob = ddw_norm_days_from_civil(y, 1, 1);
-    if (trial(c, DDW_GE_SEX_MISCODED, p->sex_miscoded))
+    if (has_sex && trial(c, DDW_GE_SEX_MISCODED, p->sex_miscoded))
         rec->sex = 1 - rec->sex;
     if (rec->pnc[0] && trial(c, DDW_GE_PNC_TYPO, p->pnc_typo)) {
         size_t l = strlen(rec->pnc);
@@ -794,9 +801,9 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
         rec->sn[0] = '\0';
     if (trial(c, DDW_GE_MISSING_DOB, p->missing_dob))
         rec->dob_missing = 1;
-    if (trial(c, DDW_GE_MISSING_SEX, p->missing_sex))
+    if (has_sex && trial(c, DDW_GE_MISSING_SEX, p->missing_sex))
         rec->sex = 2;
-    if (trial(c, DDW_GE_MISSING_AREA, p->missing_area))
+    if (has_area && trial(c, DDW_GE_MISSING_AREA, p->missing_area))
         rec->area = -1;
 }
 
@@ -844,7 +851,7 @@ static void common_fields(writer *w, const ddw_gen_params *p, int src, const gre
     (void)w;
 }
 
-static void truth_row(writer *w, int src, const char *id, uint64_t who, uint32_t err)
+static void truth_row(writer *w, int src, const char *id, uint64_t who, const uint8_t *err)
 {
     sbuf *t = &w->sb[DDW_GEN_TRUTH];
     sb_str(t, ddw_gen_source_names[src]);
@@ -855,7 +862,7 @@ static void truth_row(writer *w, int src, const char *id, uint64_t who, uint32_t
     sb_ch(t, ',');
     int first = 1;
     for (int e = 0; e < DDW_GE_N; e++)
-        if (err & (1u << e)) {
+        for (int k = 0; k < err[e]; k++) {
             if (!first)
                 sb_ch(t, '|');
             sb_str(t, ddw_gen_error_names[e]);

@@ -161,7 +161,7 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
             "; data are synthetic; for real extracts estimate it (e.g. from records per\n"
             "; person).  Score it with: bin/ddwlink evaluate --truth %s/truth.csv DIR/link.h5\n\n"
             "[run]\nname = generated\nseed = %llu\n\n"
-            "[match]\nthreshold = 6\nprior = %.6g\n\n"
+            "[match]\nthreshold = 3\nprior = %.6g\n\n"
             "[block]\nmax_block_size = 1000\n\n"
             "[output]\ndeflate = 1\n\n",
             (unsigned long long)persons, (unsigned long long)seed, absdir,

@@ -9,7 +9,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 TMP=${DDW_TEST_TMP:-$(mktemp -d /tmp/ddwtest.XXXXXX)}
 mkdir -p "$TMP"
 PY=/usr/bin/python3
-DDW=bin/ddwlink
+DDW=${DDW:-bin/ddwlink}
 
 # run_link NP THREADS OUTDIR [ddwlink link args...]
 run_link() {
