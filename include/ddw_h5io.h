@@ -1,6 +1,7 @@
 /*
  * ddw_h5io.h - the only interface to HDF5: collective, compressed,
- * columnar writes of data that ranks hold in segments.
+ * columnar writes of data that ranks hold in segments, and whole-dataset
+ * reads of an existing file (every rank reads the same data).
  */
 #ifndef DDW_H5IO_H
 #define DDW_H5IO_H
@@ -45,5 +46,51 @@ ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, ui
 ddw_status ddw_h5_attr_str(ddw_h5 *f, const char *obj, const char *name, const char *value);
 ddw_status ddw_h5_attr_f64(ddw_h5 *f, const char *obj, const char *name, const double *v, int n);
 ddw_status ddw_h5_attr_i64(ddw_h5 *f, const char *obj, const char *name, const int64_t *v, int n);
+
+/* ---- existing files ------------------------------------------------------ */
+
+/*
+ * Opens the existing file at path on all ranks of comm: read-only, or for
+ * reading and writing when readwrite is nonzero.  Every call on the handle
+ * is then collective (HDF5 metadata operations are), so all ranks make the
+ * same calls in the same order.  Datasets written into an opened file are
+ * chunked (65536 rows) but not compressed; objects created in it use the
+ * HDF5 1.8 object format, so their attributes may exceed 64 KiB.  Close
+ * with ddw_h5_close.  Errors: DDW_EHDF5 (missing, unreadable or not HDF5;
+ * not writable when readwrite), *out then NULL.
+ */
+ddw_status ddw_h5_open(const ddw_comm *comm, const char *path, int readwrite, ddw_h5 **out);
+
+/* *exists = 1 if every link along the absolute path (e.g. "/a/b") exists,
+ * else 0.  Errors: DDW_EINVAL path not absolute, DDW_EHDF5.  Collective. */
+ddw_status ddw_h5_exists(ddw_h5 *f, const char *path, int *exists);
+
+/* Deletes the link path (a group goes with everything in it) if it exists;
+ * success when it does not.  The file's space is not reclaimed.
+ * Errors: DDW_EINVAL, DDW_EHDF5.  Collective. */
+ddw_status ddw_h5_delete(ddw_h5 *f, const char *path);
+
+/*
+ * Reads the whole 1-D dataset path into *data (newly allocated, caller
+ * frees; never NULL on success) and its row count into *n.  Numeric types
+ * are converted by HDF5 to the requested native type (any integer or float
+ * dataset; DDW_H5_U8 is uint8_t, ..., DDW_H5_F64 double), and *width, if
+ * width is not NULL, is set to 1.  For DDW_H5_STR the dataset must hold
+ * fixed-width strings: each row is returned in *width = stored width + 1
+ * bytes, NUL-padded, so every row is a NUL-terminated C string.
+ * Errors: DDW_EHDF5 (missing dataset, read failure), DDW_EINVAL (not 1-D,
+ * or its type cannot be read as the requested one, e.g. variable-length
+ * strings); *data is then NULL and *n 0.  Collective.
+ */
+ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *n,
+                       uint64_t *width, void **data);
+
+/*
+ * Reads string attribute name of object obj ("/" for the file), fixed- or
+ * variable-length, into *value (newly allocated NUL-terminated copy,
+ * caller frees).  Errors: DDW_EHDF5 (no such object or attribute),
+ * DDW_EINVAL (not a scalar string); *value is then NULL.  Collective.
+ */
+ddw_status ddw_h5_read_attr_str(ddw_h5 *f, const char *obj, const char *name, char **value);
 
 #endif /* DDW_H5IO_H */

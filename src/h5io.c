@@ -9,6 +9,11 @@
  * parallel HDF5 cannot write variable-length data; compression recovers
  * most of the padding.  HDF5's own error printing is switched off and
  * failures come back as DDW_EHDF5.
+ *
+ * Reading an existing file (ddw_h5_open) is the simple symmetric case:
+ * every rank reads whole datasets, which suits the small tables and
+ * single-pass tools (evaluate) that read results; a stage that needs its
+ * share of a large column would add a hyperslab read.
  */
 #include "ddw_h5io.h"
 
@@ -200,4 +205,175 @@ ddw_status ddw_h5_attr_f64(ddw_h5 *f, const char *obj, const char *name, const d
 ddw_status ddw_h5_attr_i64(ddw_h5 *f, const char *obj, const char *name, const int64_t *v, int n)
 {
     return write_attr(f, obj, name, H5T_NATIVE_INT64, n, v);
+}
+
+/* ---- existing files -------------------------------------------------------- */
+
+ddw_status ddw_h5_open(const ddw_comm *comm, const char *path, int readwrite, ddw_h5 **out)
+{
+    *out = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, *(MPI_Comm *)ddw_comm_native(comm), MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    /* new objects get version-2 headers, which keep large attributes densely */
+    if (readwrite)
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t file = H5Fopen(path, readwrite ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (file < 0)
+        return DDW_EHDF5;
+    ddw_h5 *f = ddw_xcalloc(1, sizeof *f);
+    f->file = file;
+    f->dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(f->dxpl, H5FD_MPIO_COLLECTIVE);
+    f->deflate = 0;
+    f->chunk = 65536;
+    *out = f;
+    return DDW_OK;
+}
+
+ddw_status ddw_h5_exists(ddw_h5 *f, const char *path, int *exists)
+{
+    *exists = 0;
+    if (path[0] != '/')
+        return DDW_EINVAL;
+    char *p = ddw_xstrdup(path);
+    ddw_status rc = DDW_OK;
+    /* H5Lexists needs every link before the last to exist: test prefixes */
+    for (size_t k = 1;; k++) {
+        if (p[k] != '/' && p[k] != '\0')
+            continue;
+        if (p[k - 1] != '/') {
+            char c = p[k];
+            p[k] = '\0';
+            htri_t e = H5Lexists(f->file, p, H5P_DEFAULT);
+            p[k] = c;
+            if (e < 0)
+                rc = DDW_EHDF5;
+            if (e <= 0)
+                goto done;
+        }
+        if (p[k] == '\0')
+            break;
+    }
+    *exists = 1;
+done:
+    free(p);
+    return rc;
+}
+
+ddw_status ddw_h5_delete(ddw_h5 *f, const char *path)
+{
+    int exists;
+    ddw_status rc = ddw_h5_exists(f, path, &exists);
+    if (rc != DDW_OK || !exists)
+        return rc;
+    return H5Ldelete(f->file, path, H5P_DEFAULT) < 0 ? DDW_EHDF5 : DDW_OK;
+}
+
+ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *n,
+                       uint64_t *width, void **data)
+{
+    *n = 0;
+    *data = NULL;
+    if (width)
+        *width = 0;
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0)
+        return DDW_EHDF5;
+    ddw_status rc = DDW_EHDF5;
+    hid_t space = H5Dget_space(d), ftype = H5Dget_type(d), mtype = -1;
+    void *buf = NULL;
+    if (space < 0 || ftype < 0)
+        goto done;
+    hsize_t dims = 0;
+    H5T_class_t cls = H5Tget_class(ftype);
+    if (H5Sget_simple_extent_ndims(space) != 1) {
+        rc = DDW_EINVAL;
+        goto done;
+    }
+    H5Sget_simple_extent_dims(space, &dims, NULL);
+    uint64_t w = 1;
+    size_t esize;
+    if (type == DDW_H5_STR) {
+        if (cls != H5T_STRING || H5Tis_variable_str(ftype) != 0) {
+            rc = DDW_EINVAL;
+            goto done;
+        }
+        /* the file's string type (same character set), one byte wider and
+         * NUL-padded, so that every row ends in a NUL */
+        w = (uint64_t)H5Tget_size(ftype) + 1;
+        mtype = H5Tcopy(ftype);
+        H5Tset_size(mtype, (size_t)w);
+        H5Tset_strpad(mtype, H5T_STR_NULLPAD);
+        esize = (size_t)w;
+    } else {
+        if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+            rc = DDW_EINVAL;
+            goto done;
+        }
+        mtype = make_type(type, 1);
+        esize = H5Tget_size(mtype);
+    }
+    buf = ddw_xcalloc(dims ? (size_t)dims : 1, esize);
+    if (dims > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, f->dxpl, buf) < 0)
+        goto done;
+    *n = (uint64_t)dims;
+    *data = buf;
+    buf = NULL;
+    if (width)
+        *width = w;
+    rc = DDW_OK;
+done:
+    free(buf);
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Dclose(d);
+    return rc;
+}
+
+ddw_status ddw_h5_read_attr_str(ddw_h5 *f, const char *obj, const char *name, char **value)
+{
+    *value = NULL;
+    hid_t a = H5Aopen_by_name(f->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0)
+        return DDW_EHDF5;
+    ddw_status rc = DDW_EINVAL;
+    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a), mtype = -1;
+    if (ftype < 0 || space < 0 || H5Tget_class(ftype) != H5T_STRING ||
+        H5Sget_simple_extent_npoints(space) != 1)
+        goto done;
+    rc = DDW_EHDF5;
+    mtype = H5Tcopy(ftype);
+    if (H5Tis_variable_str(ftype) > 0) {
+        char *s = NULL;
+        if (H5Aread(a, mtype, &s) < 0)
+            goto done;
+        *value = ddw_xstrdup(s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t size = H5Tget_size(ftype);
+        char *s = ddw_xcalloc(size + 1, 1);
+        if (H5Aread(a, mtype, s) < 0) {
+            free(s);
+            goto done;
+        }
+        *value = s;
+    }
+    rc = DDW_OK;
+done:
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(a);
+    return rc;
 }

@@ -24,6 +24,8 @@
 #include "ddw_cluster.h"
 #include "ddw_comm.h"
 #include "ddw_config.h"
+#include "ddw_evaluate.h"
+#include "ddw_generate.h"
 #include "ddw_ingest.h"
 #include "ddw_score.h"
 #include "ddw_timers.h"
@@ -38,11 +40,15 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: ddwlink link --config FILE [--set section.key=value]... [--out DIR]\n"
             "       ddwlink link --help-config\n"
+            "       ddwlink generate --persons N --seed S --out DIR [--config FILE]\n"
+            "       ddwlink evaluate --truth FILE RESULT.h5 [--json]\n"
             "       ddwlink --help | --version\n\n"
             "Links person-level CSV extracts into persons (Fellegi-Sunter scoring,\n"
             "MPI ranks x OpenMP threads) and writes DIR/link.h5 (default\n"
             "results/<run.name>/).  Run under mpirun/srun for several ranks; threads\n"
-            "come from OMP_NUM_THREADS.\n\n"
+            "come from OMP_NUM_THREADS.  `generate` writes a synthetic Drug Data\n"
+            "Warehouse with ground truth; `evaluate` scores a result against a truth\n"
+            "file (each has its own --help).\n\n"
             "  --config FILE         INI configuration (see --help-config)\n"
             "  --set SECTION.KEY=V   override one key (repeatable)\n"
             "  --out DIR             output directory (created if missing)\n");
@@ -372,6 +378,10 @@ int main(int argc, char **argv)
     int rc;
     if (argc >= 2 && strcmp(argv[1], "link") == 0) {
         rc = cmd_link(comm, argc, argv);
+    } else if (argc >= 2 && strcmp(argv[1], "generate") == 0) {
+        rc = ddw_generate_cli(comm, argc, argv);
+    } else if (argc >= 2 && strcmp(argv[1], "evaluate") == 0) {
+        rc = ddw_evaluate_cli(comm, argc, argv);
     } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         if (ddw_comm_rank(comm) == 0)
             usage(stdout);

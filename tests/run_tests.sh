@@ -39,6 +39,8 @@ run "mpi rank x thread matrix" bash tests/mpi/matrix.sh
 run "hdf5 read-back (h5dump, h5py)" bash tests/mpi/readback.sh
 run "bad input rows" bash tests/mpi/bad_input.sh
 run "config and input errors" bash tests/mpi/config_errors.sh
+run "generate: determinism, error rates" bash tests/mpi/generate.sh
+run "evaluate vs brute force, errors" bash tests/mpi/evaluate.sh
 
 echo
 for n in "${failed[@]}"; do echo "failed: $n"; done

@@ -41,6 +41,23 @@ run r1t1 1 1
 run r2t1 2 1
 run r1t2 1 2
 
+# the generator: 1M persons (quick: 100k) at 2 ranks x 1 thread and 1 x 2
+gpersons=1000000
+[ "$mode" = quick ] && gpersons=100000
+gen() { # NAME NP THREADS
+    OMP_NUM_THREADS=$3 mpirun --bind-to none -x OMP_NUM_THREADS -np "$2" bin/ddwlink generate \
+        --persons $gpersons --seed 99 --out "$out/gen_$1" 2>"$out/gen_$1.log"
+    echo "== generate $gpersons persons: $2 rank(s) x $3 thread(s)" >&2
+    cat "$out/gen_$1.log" >&2
+}
+gen r2t1 2 1
+gen r1t2 1 2
+gsec=$(awk '/ s \(generate/ {print $1}' "$out/gen_r2t1.log")
+gsec12=$(awk '/ s \(generate/ {print $1}' "$out/gen_r1t2.log")
+grss=$(awk '/peak memory/ {for (i = 1; i <= NF; i++) if ($i == "memory") print $(i + 1)}' "$out/gen_r2t1.log")
+grecords=$(awk '/persons, .* records/ {print $5}' "$out/gen_r2t1.log")
+rm -rf "$out/gen_r2t1" "$out/gen_r1t2"   # keep the logs, not 1 GB of CSV
+
 L11=$out/run_r1t1.log L21=$out/run_r2t1.log L12=$out/run_r1t2.log
 pairs=$(awk '/pairs scored/ {print $3}' "$L11")
 score11=$(field "$L11" score)
@@ -64,6 +81,9 @@ figs = {
     "speedup_2ranks": ($e2e11 / $e2e21, "x end to end"),
     "speedup_2threads": ($e2e11 / $e2e12, "x end to end"),
     "f1_pairwise": ($f1, "(2 ranks; example model, untrained)"),
+    "generate_seconds": ($gsec, "s for $gpersons persons, $grecords records (2 ranks x 1 thread)"),
+    "generate_seconds_1rank_2threads": ($gsec12, "s"),
+    "generate_peak_rss_gib": ($grss, "GiB (sum over 2 ranks)"),
 }
 for stage in ["ingest", "block", "score", "cluster", "write"]:
     pass

@@ -2,7 +2,8 @@
 # ddwlink generate: byte-identical files at 1, 2 and 3 ranks x 1 and 2
 # threads; every error type at its configured rate on 100k persons, with
 # valid PNC check letters (tests/py/check_generate.py); the generated
-# link.ini links the files; and usage errors exit 2 without output.
+# link.ini links the files, and evaluate's figures on them agree with a
+# brute-force count; usage errors exit 2 without output.
 source "$(dirname "$0")/common.sh"
 
 gen() { # NP THREADS DIR [args...]
@@ -52,6 +53,13 @@ grep -q "rejected 0$" "$TMP/gen_link.log" || { echo "FAIL: rows rejected"; grep 
 n_truth=$(($(wc -l <"$TMP/gen_np1_t1/truth.csv") - 1))
 grep -q "rows read $n_truth = accepted $n_truth" "$TMP/gen_link.log" || {
     echo "FAIL: link did not accept all $n_truth generated records"; grep "rows read" "$TMP/gen_link.log"; exit 1; }
+
+# evaluate on generated data agrees with the brute-force computation
+$DDW evaluate --truth "$TMP/gen_np1_t1/truth.csv" "$TMP/gen_link/link.h5" --json \
+    >"$TMP/gen_eval.json" || { echo "FAIL: evaluate on generated data"; exit 1; }
+$PY tests/py/check_evaluate.py "$TMP/gen_link/link.h5" "$TMP/gen_np1_t1/truth.csv" \
+    "$TMP/gen_eval.json" | tail -2
+$PY -c "import json,sys; d=json.load(open(sys.argv[1])); print('generated 20k: pair F1 %.4f, B-cubed F1 %.4f' % (d['pair_f1'], d['bcubed_f1'])); assert len(d['by_source_pair']) == 21" "$TMP/gen_eval.json"
 
 # usage and config errors: exit 2, nothing written
 expect2() {

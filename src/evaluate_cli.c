@@ -1,0 +1,372 @@
+/*
+ * evaluate_cli.c - the `ddwlink evaluate` command: reads a link result and
+ * a truth CSV, prints the quality figures (src/evaluate.c) and stores them
+ * in the result file under /evaluation.
+ *
+ * Trade-off: every rank reads the whole result and truth and computes the
+ * same figures (the computation is deterministic, so they agree bit for
+ * bit); rank 0 alone prints, and /evaluation is written collectively with
+ * rank 0 contributing every row.  Under mpirun with several ranks that
+ * costs each rank the memory of the whole job, but there is nothing to
+ * broadcast and every HDF5 call stays collective, as parallel HDF5 needs.
+ * Evaluation is one serial pass (10M records in seconds), so one rank is
+ * the normal way to run it; more ranks are supported, not faster.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ddw.h"
+#include "ddw_comm.h"
+#include "ddw_evaluate.h"
+#include "ddw_h5io.h"
+
+#define EXIT_INPUT 2
+#define EXIT_FAILURE_RUN 1
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ddwlink evaluate --truth TRUTH.csv RESULT.h5 [--json]\n"
+            "\n"
+            "Measures a link result against the ground truth and stores the figures in\n"
+            "RESULT.h5 under /evaluation (replacing any earlier evaluation).\n"
+            "\n"
+            "  --truth FILE  CSV with a header naming the columns source, record_id and\n"
+            "                person (or person_id); other columns are ignored.  Every\n"
+            "                record of the result must have exactly one row, and no more.\n"
+            "  --json        print one JSON object instead of the table\n"
+            "  --help        this text\n"
+            "\n"
+            "Figures, overall and per source pair: pairwise precision, recall and F1;\n"
+            "B-cubed precision, recall and F1; persons found and true; true persons split\n"
+            "over several found persons; found persons merging several true persons.\n"
+            "Exit code 0 on success, 2 for bad arguments or inputs (records that do not\n"
+            "join the truth), 1 for other failures.\n");
+}
+
+typedef struct {
+    const char *truth;
+    const char *result;
+    int json;
+} eval_args;
+
+/* 0: parsed; 1: help printed (exit 0); -1: usage error (reported on rank 0). */
+static int parse_args(int argc, char **argv, eval_args *a, int rank)
+{
+    memset(a, 0, sizeof *a);
+    const char *bad = NULL;
+    for (int i = 2; i < argc && bad == NULL; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            if (rank == 0)
+                usage(stdout);
+            return 1;
+        } else if (strcmp(s, "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(s, "--truth") == 0 && i + 1 < argc) {
+            a->truth = argv[++i];
+        } else if (strncmp(s, "--truth=", 8) == 0) {
+            a->truth = s + 8;
+        } else if (s[0] != '-' && a->result == NULL) {
+            a->result = s;
+        } else {
+            bad = s;
+        }
+    }
+    const char *msg = bad ? "unknown, repeated or incomplete argument" : NULL;
+    if (msg == NULL && a->truth == NULL)
+        msg = "evaluate needs --truth FILE";
+    else if (msg == NULL && a->result == NULL)
+        msg = "evaluate needs the result file (RESULT.h5)";
+    if (msg == NULL)
+        return 0;
+    if (rank == 0) {
+        fprintf(stderr, "ddwlink: %s%s%s%s\n", msg, bad ? " '" : "", bad ? bad : "",
+                bad ? "'" : "");
+        usage(stderr);
+    }
+    return -1;
+}
+
+/* The columns of the result that the evaluation needs. */
+typedef struct {
+    uint64_t nsources, n;
+    char *name_buf;      /* nsources rows of name_width bytes */
+    uint64_t name_width;
+    const char **names;  /* [nsources] into name_buf */
+    int32_t *source;
+    char *record_id;
+    uint64_t id_width;
+    uint64_t *person;
+} result_cols;
+
+static void result_free(result_cols *r)
+{
+    free(r->name_buf);
+    free(r->names);
+    free(r->source);
+    free(r->record_id);
+    free(r->person);
+    memset(r, 0, sizeof *r);
+}
+
+/* Reads and checks the result's columns; reports problems on err. */
+static ddw_status read_result(ddw_h5 *h, const char *path, FILE *err, result_cols *r)
+{
+    static const char *const need[] = {"/sources/name", "/records/source",
+                                       "/records/record_id", "/records/person_id"};
+    uint64_t n[4] = {0, 0, 0, 0};
+    ddw_status rc[4];
+    void *out[4] = {NULL, NULL, NULL, NULL};
+    rc[0] = ddw_h5_read(h, need[0], DDW_H5_STR, &n[0], &r->name_width, &out[0]);
+    rc[1] = ddw_h5_read(h, need[1], DDW_H5_I32, &n[1], NULL, &out[1]);
+    rc[2] = ddw_h5_read(h, need[2], DDW_H5_STR, &n[2], &r->id_width, &out[2]);
+    rc[3] = ddw_h5_read(h, need[3], DDW_H5_U64, &n[3], NULL, &out[3]);
+    r->name_buf = out[0];
+    r->source = out[1];
+    r->record_id = out[2];
+    r->person = out[3];
+    r->nsources = n[0];
+    r->n = n[1];
+    for (int k = 0; k < 4; k++)
+        if (rc[k] != DDW_OK) {
+            if (err)
+                fprintf(err, "evaluate: error: %s is not a ddwlink link result: cannot read "
+                             "%s (%s)\n", path, need[k], ddw_strerror(rc[k]));
+            return DDW_EINVAL;
+        }
+    char *layout = NULL;
+    if (ddw_h5_read_attr_str(h, "/", "layout_version", &layout) == DDW_OK &&
+        strcmp(layout, "1") != 0) {
+        if (err)
+            fprintf(err, "evaluate: error: %s has result layout_version '%s'; this ddwlink "
+                         "reads version 1\n", path, layout);
+        free(layout);
+        return DDW_EINVAL;
+    }
+    free(layout);
+    if (n[2] != n[1] || n[3] != n[1]) {
+        if (err)
+            fprintf(err, "evaluate: error: %s: /records columns differ in length (%llu source, "
+                         "%llu record_id, %llu person_id)\n", path, (unsigned long long)n[1],
+                    (unsigned long long)n[2], (unsigned long long)n[3]);
+        return DDW_EINVAL;
+    }
+    if (r->nsources < 1 || r->nsources > DDW_MAX_SOURCES) {
+        if (err)
+            fprintf(err, "evaluate: error: %s: /sources/name has %llu rows (1..%d expected)\n",
+                    path, (unsigned long long)r->nsources, DDW_MAX_SOURCES);
+        return DDW_EINVAL;
+    }
+    r->names = ddw_xmalloc((size_t)r->nsources * sizeof *r->names);
+    for (uint64_t s = 0; s < r->nsources; s++)
+        r->names[s] = r->name_buf + s * r->name_width;
+    for (uint64_t i = 0; i < r->n; i++)
+        if (r->source[i] < 0 || (uint64_t)r->source[i] >= r->nsources) {
+            if (err)
+                fprintf(err, "evaluate: error: %s: /records/source[%llu] = %d is not a source "
+                             "number (0..%llu)\n", path, (unsigned long long)i,
+                        (int)r->source[i], (unsigned long long)r->nsources - 1);
+            return DDW_EINVAL;
+        }
+    return DDW_OK;
+}
+
+/* Truth rows missing from the result are often rows that ingest rejected
+ * (their record IDs are not stored): says how many each source had. */
+static void note_rejects(ddw_h5 *h, const result_cols *r, FILE *err)
+{
+    uint64_t n = 0;
+    int32_t *src = NULL;
+    if (ddw_h5_read(h, "/rejects/source", DDW_H5_I32, &n, NULL, (void **)&src) != DDW_OK)
+        return;
+    uint64_t *cnt = ddw_xcalloc((size_t)r->nsources, sizeof *cnt);
+    for (uint64_t i = 0; i < n; i++)
+        if (src[i] >= 0 && (uint64_t)src[i] < r->nsources)
+            cnt[src[i]]++;
+    for (uint64_t s = 0; s < r->nsources && err; s++)
+        if (cnt[s])
+            fprintf(err, "evaluate: note: ddwlink link rejected %llu row%s of source '%s' "
+                         "(listed in /rejects), so %s not in the result\n",
+                    (unsigned long long)cnt[s], cnt[s] == 1 ? "" : "s", r->names[s],
+                    cnt[s] == 1 ? "it is" : "they are");
+    free(cnt);
+    free(src);
+}
+
+/* Every step is collective: ranks agree on its status so that all of them
+ * leave together when any one fails. */
+#define CHECK(call)                                                                             \
+    do {                                                                                        \
+        if ((rc = (ddw_status)ddw_comm_agree(comm, (call))) != DDW_OK)                          \
+            goto fail;                                                                          \
+    } while (0)
+
+/* Writes a column that rank 0 holds in full. */
+static ddw_status write_small(ddw_h5 *h, const ddw_comm *comm, const char *path, ddw_h5_type t,
+                              uint64_t width, uint64_t n, const void *data)
+{
+    uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
+    return ddw_h5_write(h, path, t, width, n, 1, &zero, &cnt, data);
+}
+
+/*
+ * Replaces /evaluation: attributes with the overall figures, truth_path,
+ * evaluated_at and json; datasets source_pair ("a|b"), source_a,
+ * source_b and one per figure, one row per source pair in (s, t) order.
+ */
+static ddw_status write_evaluation(ddw_h5 *h, const ddw_comm *comm, const ddw_eval_result *r,
+                                   const char *const *names, const char *truth_path,
+                                   const char *json)
+{
+    ddw_status rc = DDW_OK;
+    size_t np = (size_t)r->npairs, w = 1;
+    for (int s = 0; s < r->nsources; s++)
+        for (int t = s; t < r->nsources; t++)
+            if (strlen(names[s]) + strlen(names[t]) + 2 > w)
+                w = strlen(names[s]) + strlen(names[t]) + 2;
+    char *pairs = ddw_xcalloc(np, w);
+    int32_t *sa = ddw_xmalloc(np * sizeof *sa), *sb = ddw_xmalloc(np * sizeof *sb);
+    double *col = ddw_xmalloc(np * sizeof *col);
+    int64_t *icol = ddw_xmalloc(np * sizeof *icol);
+    for (int s = 0; s < r->nsources; s++)
+        for (int t = s; t < r->nsources; t++) {
+            int p = ddw_eval_pair_index(r->nsources, s, t);
+            snprintf(pairs + (size_t)p * w, w, "%s|%s", names[s], names[t]);
+            sa[p] = s;
+            sb[p] = t;
+        }
+    char when[32];
+    ddw_utc_now(when);
+    ddw_comm_bcast(comm, when, sizeof when, 0);
+    CHECK(ddw_h5_delete(h, "/evaluation"));
+    CHECK(ddw_h5_group(h, "/evaluation"));
+    for (int k = 0; k < ddw_eval_nfields; k++) {
+        const char *name = ddw_eval_fields[k].name;
+        if (ddw_eval_fields[k].is_count) {
+            int64_t v = (int64_t)ddw_eval_field_u64(&r->all, k);
+            CHECK(ddw_h5_attr_i64(h, "/evaluation", name, &v, 1));
+        } else {
+            double v = ddw_eval_field_f64(&r->all, k);
+            CHECK(ddw_h5_attr_f64(h, "/evaluation", name, &v, 1));
+        }
+    }
+    CHECK(ddw_h5_attr_str(h, "/evaluation", "truth_path", truth_path));
+    CHECK(ddw_h5_attr_str(h, "/evaluation", "evaluated_at", when));
+    CHECK(ddw_h5_attr_str(h, "/evaluation", "json", json));
+    CHECK(write_small(h, comm, "/evaluation/source_pair", DDW_H5_STR, w, np, pairs));
+    CHECK(write_small(h, comm, "/evaluation/source_a", DDW_H5_I32, 1, np, sa));
+    CHECK(write_small(h, comm, "/evaluation/source_b", DDW_H5_I32, 1, np, sb));
+    for (int k = 0; k < ddw_eval_nfields; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "/evaluation/%s", ddw_eval_fields[k].name);
+        for (size_t p = 0; p < np; p++) {
+            icol[p] = (int64_t)ddw_eval_field_u64(&r->pair[p], k);
+            col[p] = ddw_eval_field_f64(&r->pair[p], k);
+        }
+        if (ddw_eval_fields[k].is_count)
+            CHECK(write_small(h, comm, path, DDW_H5_I64, 1, np, icol));
+        else
+            CHECK(write_small(h, comm, path, DDW_H5_F64, 1, np, col));
+    }
+fail:
+    free(pairs);
+    free(sa);
+    free(sb);
+    free(col);
+    free(icol);
+    return rc;
+}
+
+int ddw_evaluate_cli(const ddw_comm *comm, int argc, char **argv)
+{
+    int me = ddw_comm_rank(comm);
+    FILE *err = me == 0 ? stderr : NULL;
+    eval_args a;
+    int pr = parse_args(argc, argv, &a, me);
+    if (pr != 0)
+        return pr > 0 ? 0 : EXIT_INPUT;
+    int exit_code = EXIT_INPUT;
+    ddw_h5 *h = NULL;
+    result_cols res;
+    memset(&res, 0, sizeof res);
+    uint64_t *truth_id = NULL;
+    ddw_eval_result ev;
+    memset(&ev, 0, sizeof ev);
+    ddw_eval_records recs;
+    ddw_eval_join_stats js;
+    char *json = NULL;
+
+    int st = DDW_OK;
+    if (me == 0 && access(a.result, R_OK) != 0) {
+        fprintf(stderr, "evaluate: error: cannot read result file '%s': %s\n", a.result,
+                strerror(errno));
+        st = DDW_EIO;
+    } else if (me == 0 && access(a.result, W_OK) != 0) {
+        fprintf(stderr, "evaluate: error: result file '%s' is not writable (the figures are "
+                        "stored in it): %s\n", a.result, strerror(errno));
+        st = DDW_EIO;
+    }
+    if (ddw_comm_agree(comm, st) != DDW_OK)
+        goto fail_open;
+    if (ddw_comm_agree(comm, ddw_h5_open(comm, a.result, 1, &h)) != DDW_OK) {
+        if (err)
+            fprintf(err, "evaluate: error: cannot open '%s' as an HDF5 file for reading and "
+                         "writing\n", a.result);
+        goto fail_open;
+    }
+    if (ddw_comm_agree(comm, read_result(h, a.result, err, &res)) != DDW_OK)
+        goto fail_read;
+
+    recs = (ddw_eval_records){(int)res.nsources, res.names, (size_t)res.n, res.source,
+                              res.record_id, (size_t)res.id_width};
+    truth_id = ddw_xmalloc((size_t)(res.n ? res.n : 1) * sizeof *truth_id);
+    memset(&js, 0, sizeof js);
+    st = ddw_eval_join_file(a.truth, &recs, err, truth_id, &js);
+    if (ddw_comm_agree(comm, st) != DDW_OK) {
+        uint64_t missing = js.not_in_result; /* the note reads collectively: all or none */
+        ddw_comm_allreduce_u64(comm, &missing, 1, DDW_COMM_MIN);
+        if (missing > 0)
+            note_rejects(h, &res, err);
+        goto fail_read;
+    }
+
+    exit_code = EXIT_FAILURE_RUN;
+    st = ddw_evaluate_counts((size_t)res.n, res.person, truth_id, res.source, (int)res.nsources,
+                             &ev);
+    if (ddw_comm_agree(comm, st) != DDW_OK) {
+        if (err)
+            fprintf(err, "evaluate: error: computing the figures failed: %s\n",
+                    ddw_strerror(st));
+        goto fail_read;
+    }
+    json = ddw_eval_json(&ev, res.names);
+    st = write_evaluation(h, comm, &ev, res.names, a.truth, json);
+    if (st == DDW_OK)
+        st = ddw_comm_agree(comm, ddw_h5_close(&h));
+    if (st != DDW_OK) {
+        if (err)
+            fprintf(err, "evaluate: error: writing /evaluation into %s failed: %s\n", a.result,
+                    ddw_strerror(st));
+        goto fail_read;
+    }
+    if (me == 0) {
+        if (a.json)
+            printf("%s\n", json);
+        else
+            ddw_eval_print_table(stdout, &ev, res.names);
+        fflush(stdout);
+    }
+    exit_code = 0;
+fail_read:
+    free(json);
+    ddw_eval_result_free(&ev);
+    free(truth_id);
+    result_free(&res);
+    ddw_h5_close(&h);
+fail_open:
+    return exit_code;
+}
