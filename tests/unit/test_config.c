@@ -777,7 +777,7 @@ static void test_err_keep_union(void **state)
         snprintf(a + strlen(a), sizeof a - strlen(a), "%sa%02d", i ? ", " : "", i);
         snprintf(b + strlen(b), sizeof b - strlen(b), "%sb%02d", i ? ", " : "", i);
     }
-    char extra[600];
+    char extra[1024];
     snprintf(extra, sizeof extra, "[source.c]\npath = c.csv\nid_column = id\nsurname = s\n%s\n"
                                   "[source.d]\npath = d.csv\nid_column = id\nsurname = s\n%s\n",
              a, b);
