@@ -26,7 +26,8 @@ typedef struct {
 typedef struct {
     ddw_recs recs;        /* copies of the records whose blocks or tiles are scored here */
     uint64_t *passkey;    /* recs.n x npasses block keys (0 = no key in that pass) */
-    int npasses;
+    int npasses;          /* configured passes, plus the u-sample pass when training */
+    int sample_pass;      /* 1 + index of the u-sample pass; 0 = none */
     ddw_unit *units;      /* largest first */
     size_t nunits;
     uint64_t candidate_pairs; /* pairs in this rank's units, before de-duplication */

@@ -75,6 +75,13 @@ void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, c
                      size_t *nrecv);
 
 /*
+ * Gathers every rank's n bytes onto every rank: returns a new buffer
+ * (caller frees) holding rank 0's bytes, then rank 1's, ..., and their
+ * total in *total.  Meant for small data (pattern counts, samples).
+ */
+void *ddw_comm_allgatherv(const ddw_comm *c, const void *buf, uint64_t n, uint64_t *total);
+
+/*
  * Writes a file holding every rank's n bytes in rank order (rank 0's bytes
  * first), creating or truncating path, with collective MPI-IO writes at
  * offsets from a prefix sum of the ranks' sizes (so any n, including 0 and

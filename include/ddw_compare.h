@@ -30,6 +30,15 @@ typedef enum {
     DDW_LV_SWAP_DM,   /* dates: day and month swapped */
     DDW_LV_DAYS,      /* dates: at most param days apart */
     DDW_LV_YEAR,      /* dates: same year */
+    DDW_LV_SWAP,      /* names: forename and surname swapped between the records */
+    DDW_LV_YEAR1,     /* dates: same day and month, years one apart */
+    DDW_LV_DIGIT1,    /* dates: YYYYMMDD forms differ in exactly one digit */
+    DDW_LV_JAN1,      /* dates: same year and either is 1 January (a placeholder) */
+    DDW_LV_VALID_DIFF,/* PNC IDs: both have a valid check letter (and are not equal) */
+    DDW_LV_ABS,       /* numbers: |a - b| <= param */
+    DDW_LV_SECTOR,    /* postcodes: same sector (outward code + first inward digit) */
+    DDW_LV_DISTRICT,  /* postcodes: same outward code */
+    DDW_LV_AREA,      /* postcodes: same leading letters */
     DDW_LV_NKINDS
 } ddw_level_kind;
 
@@ -57,5 +66,12 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
  */
 int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                       const ddw_recs *rb, size_t j);
+
+/*
+ * 1 if the normalised text s[0..n) is a PNC ID with a correct check letter:
+ * digits YY (or YYYY) then a serial of 1-7 digits then the letter
+ * (ZABCDEFGHJKLMNPQRTUVWXY)[(YY * 10^7 + serial) mod 23]; spaces ignored.
+ */
+int ddw_compare_pnc_valid(const char *s, size_t n);
 
 #endif /* DDW_COMPARE_H */

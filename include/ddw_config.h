@@ -28,6 +28,14 @@ typedef enum {
     DDW_F_POSTCODE,
     DDW_F_PNC_ID,
     DDW_F_EVENT_DATE,
+    DDW_F_MIDDLE_NAME,
+    DDW_F_ADDRESS1,
+    DDW_F_ADDRESS2,
+    DDW_F_TOWN,
+    DDW_F_ID_NUMBER,
+    DDW_F_EXTRA1,
+    DDW_F_EXTRA2,
+    DDW_F_EXTRA3,
     DDW_NFIELDS
 } ddw_field;
 
@@ -96,7 +104,14 @@ typedef struct {
     ddw_level_cfg levels[DDW_MAX_LEVELS];
     double m[DDW_MAX_LEVELS];
     double u[DDW_MAX_LEVELS];
+    int m_given, u_given;      /* m / u written in the config (else estimated) */
+    int tf;                    /* term-frequency adjustment of the exact level */
+    int unless;                /* 1 + a field: compare only pairs where a record lacks it; 0 = none */
+    double tf_min;             /* floor of a value's frequency */
 } ddw_compare_cfg;
+
+/* Clustering: what splits a connected component (see refine.c). */
+typedef enum { DDW_REFINE_NONE, DDW_REFINE_PNC, DDW_REFINE_PNC_DOB } ddw_refine_mode;
 
 typedef struct ddw_config {
     char *path;        /* config file path */
@@ -115,6 +130,13 @@ typedef struct ddw_config {
     ddw_pass_cfg *passes;
     int ncompare;
     ddw_compare_cfg *compare;
+    /* training (EM); see estimate.c and train.c */
+    int train;                 /* estimate m, u and the prior before linking */
+    long long train_pairs;     /* blocked pairs sampled for EM */
+    long long train_u_records; /* records sampled for u (all pairs among them) */
+    long long train_max_iter;
+    double train_tol, train_min_prob;
+    int refine;                /* ddw_refine_mode */
 } ddw_config;
 
 /*
@@ -141,6 +163,16 @@ int ddw_config_source_has(const ddw_source_cfg *s, ddw_field f);
  * may legitimately lack a field.
  */
 int ddw_config_warn(const ddw_config *cfg, FILE *out);
+
+/*
+ * Turns a model file (written by `ddwlink train` or `link`: [match] prior
+ * and [compare.NAME] m and u, lists continued on indented lines) into
+ * override strings "section.key=value" for ddw_config_parse: *n of them in
+ * *sets (caller frees each and the array).  Anything else in the file is
+ * DDW_ECONFIG with a message naming the file to err (may be NULL).
+ */
+ddw_status ddw_config_model_sets(const char *path, const char *text, FILE *err, int *n,
+                                 char ***sets);
 
 /* log2 odds of the prior, the weight every pair starts from. */
 double ddw_config_prior_weight(const ddw_config *cfg);

@@ -32,12 +32,16 @@ typedef struct {
     size_t n, cap;
     uint64_t *key;              /* global record key (source, row) */
     ddw_fval *f[DDW_NFIELDS];   /* one column per field; NULL when unused */
+    float *tfw[DDW_NFIELDS];    /* term-frequency fields: -log2 of the value's share of all
+                                   values of the field (0 when missing); NULL otherwise */
     char *arena;
     size_t alen, acap;
 } ddw_recs;
 
 /* Initialises an empty set with columns for the fields whose bit is set in fieldmask. */
 void ddw_recs_init(ddw_recs *r, unsigned fieldmask);
+/* Adds -log2 frequency columns (tfw) for the fields in tfmask (a subset of the fields). */
+void ddw_recs_enable_tf(ddw_recs *r, unsigned tfmask);
 void ddw_recs_free(ddw_recs *r);
 /* Appends a record with all fields missing; returns its index. */
 size_t ddw_recs_push(ddw_recs *r, uint64_t key);

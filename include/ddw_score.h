@@ -9,6 +9,7 @@
 #include "ddw.h"
 #include "ddw_block.h"
 #include "ddw_config.h"
+#include "ddw_estimate.h"
 
 /* Scored pairs kept as edges: a < b are global record keys. */
 typedef struct {
@@ -38,6 +39,18 @@ void ddw_score_weights(const ddw_config *cfg, double w[][DDW_MAX_LEVELS + 1]);
  */
 ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
                          ddw_score_stats *stats);
+/*
+ * Counts comparison patterns for training, with the same pairs and levels
+ * as ddw_score_run: for each configured pass p, the pairs first seen in p
+ * (npairs[p] counts them all), of which those whose key pair hashes (with
+ * run.seed) below rate are compared and counted in hist[p]; for the
+ * u-sample pass, every pair of its block.  hist has blk->npasses entries,
+ * initialised here (free each with ddw_est_hist_free).  Counts are
+ * integers, so they do not depend on threads.  DDW_ECONFIG if the levels'
+ * product overflows a pattern code.
+ */
+ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, double rate,
+                              ddw_est_hist *hist, uint64_t *npairs);
 void ddw_edges_free(ddw_edges *e);
 void ddw_score_stats_free(ddw_score_stats *s);
 

@@ -10,6 +10,7 @@
 typedef enum {
     DDW_T_INGEST,
     DDW_T_BLOCK,
+    DDW_T_TRAIN,
     DDW_T_SCORE,
     DDW_T_CLUSTER,
     DDW_T_WRITE,

@@ -21,6 +21,9 @@ typedef struct {
     double *stage_seconds;   /* max over ranks; the writer fills in its own entry */
     int write_stage;         /* index of the write stage in stage_seconds */
     const char *slurm;           /* SLURM job id, nodes, submit time; "" outside SLURM */
+    const char *model_source;    /* "trained", "model file PATH" or "config" */
+    const char *model_log;       /* training log (every EM iteration), "" if not trained */
+    const char *model_ini;       /* the model as a model file (link --model), "" if none */
 } ddw_write_meta;
 
 typedef struct {

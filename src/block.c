@@ -103,14 +103,27 @@ static void put(bytes *b, const void *v, size_t n)
 static unsigned compare_mask(const ddw_config *cfg)
 {
     unsigned m = 0;
-    for (int c = 0; c < cfg->ncompare; c++)
+    for (int c = 0; c < cfg->ncompare; c++) {
         m |= 1u << cfg->compare[c].field;
+        if (cfg->compare[c].unless > 0)
+            m |= 1u << (cfg->compare[c].unless - 1);
+    }
     return m;
 }
 
-/* key, pass keys, then each compared field (text: u16 length + bytes; date: i32). */
+static unsigned tf_mask(const ddw_config *cfg)
+{
+    unsigned m = 0;
+    for (int c = 0; c < cfg->ncompare; c++)
+        if (cfg->compare[c].tf)
+            m |= 1u << cfg->compare[c].field;
+    return m;
+}
+
+/* key, pass keys, then each compared field (text: u16 length + bytes; date:
+ * i32), each followed by its f32 -log2 frequency when it is a tf field. */
 static void put_record(bytes *b, const ddw_recs *r, size_t i, const uint64_t *pk, int npasses,
-                       unsigned mask)
+                       unsigned mask, unsigned tfm)
 {
     put(b, &r->key[i], 8);
     put(b, pk, (size_t)npasses * 8);
@@ -125,11 +138,15 @@ static void put_record(bytes *b, const ddw_recs *r, size_t i, const uint64_t *pk
             put(b, &len, 2);
             put(b, ddw_recs_text(r, v), len);
         }
+        if (tfm & (1u << f)) {
+            float t = r->tfw[f] ? r->tfw[f][i] : 0.0f;
+            put(b, &t, 4);
+        }
     }
 }
 
 static const char *get_record(const char *p, ddw_recs *r, uint64_t **pk, size_t *pkcap,
-                              int npasses, unsigned mask)
+                              int npasses, unsigned mask, unsigned tfm)
 {
     uint64_t key;
     memcpy(&key, p, 8);
@@ -153,12 +170,16 @@ static const char *get_record(const char *p, ddw_recs *r, uint64_t **pk, size_t 
             ddw_recs_set_text(r, i, (ddw_field)f, p, len);
             p += len;
         }
+        if (tfm & (1u << f)) {
+            memcpy(&r->tfw[f][i], p, 4);
+            p += 4;
+        }
     }
     return p;
 }
 
 /* Byte length of a serialised record starting at p. */
-static size_t record_size(const char *p, int npasses, unsigned mask)
+static size_t record_size(const char *p, int npasses, unsigned mask, unsigned tfm)
 {
     const char *q = p + 8 + (size_t)npasses * 8;
     for (int f = 0; f < DDW_NFIELDS; f++) {
@@ -171,6 +192,8 @@ static size_t record_size(const char *p, int npasses, unsigned mask)
             memcpy(&len, q, 2);
             q += 2 + len;
         }
+        if (tfm & (1u << f))
+            q += 4;
     }
     return (size_t)(q - p);
 }
@@ -247,7 +270,8 @@ static void add_unit(ddw_blocks *out, size_t *ucap, uint32_t pass, int diag, uin
  * tiles use it.
  */
 static void ship_tiles(ddw_blocks *out, size_t *ucap, bytes *per, int P, int me, uint32_t pass,
-                       uint64_t bkey, uint64_t b0, uint64_t b1, uint64_t T, unsigned mask)
+                       uint64_t bkey, uint64_t b0, uint64_t b1, uint64_t T, unsigned mask,
+                       unsigned tfm)
 {
     int np = out->npasses;
     uint64_t c = ddw_block_nchunks(b1 - b0, T);
@@ -292,7 +316,7 @@ static void ship_tiles(ddw_blocks *out, size_t *ucap, bytes *per, int P, int me,
             uint32_t cn = (uint32_t)(a1 - a0);
             put(&per[d], &cn, 4);
             for (uint64_t r = a0; r < a1; r++)
-                put_record(&per[d], &out->recs, r, out->passkey + r * (size_t)np, np, mask);
+                put_record(&per[d], &out->recs, r, out->passkey + r * (size_t)np, np, mask, tfm);
         }
         t = 0;
         for (uint64_t i = 0; i < c; i++)
@@ -309,19 +333,32 @@ static void ship_tiles(ddw_blocks *out, size_t *ucap, bytes *per, int P, int me,
 ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *home,
                          ddw_blocks *out)
 {
-    int P = ddw_comm_size(comm), me = ddw_comm_rank(comm), np = cfg->npasses;
-    unsigned mask = compare_mask(cfg);
+    int P = ddw_comm_size(comm), me = ddw_comm_rank(comm);
+    /* training adds a pass whose one block is a hash-chosen sample of records */
+    int np = cfg->npasses + (cfg->train ? 1 : 0);
+    unsigned mask = compare_mask(cfg), tfm = tf_mask(cfg);
     memset(out, 0, sizeof *out);
     out->npasses = np;
+    out->sample_pass = cfg->train ? cfg->npasses + 1 : 0;
     ddw_recs_init(&out->recs, mask);
+    ddw_recs_enable_tf(&out->recs, tfm);
+    uint64_t total = home->n, thr = 0;
+    ddw_comm_allreduce_u64(comm, &total, 1, DDW_COMM_SUM);
+    if (cfg->train) {
+        double frac = total ? (double)cfg->train_u_records / (double)total : 1.0;
+        thr = frac >= 1.0 ? UINT64_MAX : (uint64_t)(frac * 18446744073709551616.0);
+    }
     size_t pkcap = 0, ucap = 0;
 
     /* 1. keys and the first exchange: [u32 pass][u64 block key][record] */
     bytes *per = ddw_xcalloc((size_t)P, sizeof *per);
     uint64_t *pk = ddw_xmalloc((size_t)(np ? np : 1) * sizeof *pk);
     for (size_t i = 0; i < home->n; i++) {
-        for (int p = 0; p < np; p++)
+        for (int p = 0; p < cfg->npasses; p++)
             pk[p] = ddw_block_key(cfg, p, home, i);
+        if (cfg->train)
+            pk[cfg->npasses] = ddw_mix64(home->key[i] ^ ddw_mix64(cfg->seed + 0x5a3b1e)) < thr
+                                   ? UINT64_C(0x5a3b1e) : 0;
         for (int p = 0; p < np; p++) {
             if (pk[p] == 0)
                 continue;
@@ -329,7 +366,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             uint32_t pass = (uint32_t)p;
             put(&per[dest], &pass, 4);
             put(&per[dest], &pk[p], 8);
-            put_record(&per[dest], home, i, pk, np, mask);
+            put_record(&per[dest], home, i, pk, np, mask, tfm);
             out->keys_emitted++;
         }
     }
@@ -352,12 +389,12 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         memcpy(&x->bkey, p + 4, 8);
         x->rec = p + 12;
         memcpy(&x->rkey, x->rec, 8);
-        p = x->rec + record_size(x->rec, np, mask);
+        p = x->rec + record_size(x->rec, np, mask, tfm);
     }
     if (nin > 1)
         qsort(in, nin, sizeof *in, cmp_incoming);
     for (size_t k = 0; k < nin; k++)
-        get_record(in[k].rec, &out->recs, &out->passkey, &pkcap, np, mask);
+        get_record(in[k].rec, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
 
     /* 3. blocks: small ones are one unit here, large ones become tiles */
     uint64_t T = (uint64_t)cfg->max_block;
@@ -373,7 +410,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             if (n > 1)
                 add_unit(out, &ucap, in[b0].pass, 1, b0, b1, b0, b1);
         } else {
-            ship_tiles(out, &ucap, per, P, me, in[b0].pass, in[b0].bkey, b0, b1, T, mask);
+            ship_tiles(out, &ucap, per, P, me, in[b0].pass, in[b0].bkey, b0, b1, T, mask, tfm);
         }
         b0 = b1;
     }
@@ -397,7 +434,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             p += 4;
             base[k] = out->recs.n;
             for (uint32_t r = 0; r < cn; r++)
-                p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask);
+                p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
         }
         base[hdr[1]] = out->recs.n;
         for (uint32_t t = 0; t < hdr[2]; t++) {

@@ -295,6 +295,41 @@ void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, c
     return rbuf;
 }
 
+void *ddw_comm_allgatherv(const ddw_comm *c, const void *buf, uint64_t n, uint64_t *total)
+{
+    uint64_t *cnt = ddw_xmalloc((size_t)c->size * sizeof *cnt);
+    ddw_comm_allgather_u64(c, &n, 1, cnt);
+    uint64_t sum = 0;
+    for (int r = 0; r < c->size; r++)
+        sum += cnt[r];
+    char *out = ddw_xmalloc(sum ? sum : 1);
+#ifndef DDW_NO_MPI
+    /* as a personalised exchange: the same bytes to every rank, in rounds if large */
+    uint64_t *sc = ddw_xmalloc((size_t)c->size * sizeof *sc);
+    uint64_t sbn = n * (uint64_t)c->size;
+    char *sb = ddw_xmalloc(sbn ? sbn : 1);
+    for (int r = 0; r < c->size; r++) {
+        sc[r] = n;
+        if (n)
+            memcpy(sb + (size_t)r * n, buf, n);
+    }
+    void *rb = NULL;
+    uint64_t rt = 0;
+    ddw_comm_alltoallv(c, sb, sc, &rb, cnt, &rt);
+    if (rt)
+        memcpy(out, rb, rt);
+    free(rb);
+    free(sb);
+    free(sc);
+#else
+    if (n)
+        memcpy(out, buf, n);
+#endif
+    free(cnt);
+    *total = sum;
+    return out;
+}
+
 ddw_status ddw_comm_write_ordered(const ddw_comm *c, const char *path, const void *buf,
                                   uint64_t n)
 {

@@ -31,7 +31,9 @@ static const struct {
     {"forename", DDW_FT_TEXT},  {"surname", DDW_FT_TEXT},   {"forename_initial", DDW_FT_TEXT},
     {"surname_initial", DDW_FT_TEXT}, {"dob", DDW_FT_DATE}, {"sex", DDW_FT_SEX},
     {"area", DDW_FT_TEXT},      {"postcode", DDW_FT_TEXT},  {"pnc_id", DDW_FT_TEXT},
-    {"event_date", DDW_FT_DATE},
+    {"event_date", DDW_FT_DATE}, {"middle_name", DDW_FT_TEXT}, {"address1", DDW_FT_TEXT},
+    {"address2", DDW_FT_TEXT},  {"town", DDW_FT_TEXT},      {"id_number", DDW_FT_TEXT},
+    {"extra1", DDW_FT_TEXT},    {"extra2", DDW_FT_TEXT},    {"extra3", DDW_FT_TEXT},
 };
 
 const char *ddw_field_name(ddw_field f) { return field_table[f].name; }
@@ -105,6 +107,17 @@ static const keydef keys[] = {
      "Column mapped onto field event_date (episode, test or assessment date)."},
     {"source.*", "event_date_format", T_DATEFMT, "%Y-%m-%d", 0, 0,
      "Format of the event_date column."},
+    {"source.*", "middle_name", T_COLUMN, "", 0, 0, "Column mapped onto field middle_name."},
+    {"source.*", "address1", T_COLUMN, "", 0, 0, "Column mapped onto field address1."},
+    {"source.*", "address2", T_COLUMN, "", 0, 0, "Column mapped onto field address2."},
+    {"source.*", "town", T_COLUMN, "", 0, 0, "Column mapped onto field town."},
+    {"source.*", "id_number", T_COLUMN, "", 0, 0,
+     "Column mapped onto field id_number (NHS number, national insurance number, ...)."},
+    {"source.*", "extra1", T_COLUMN, "", 0, 0,
+     "Column mapped onto field extra1, a free text field for anything else to compare "
+     "(likewise extra2, extra3)."},
+    {"source.*", "extra2", T_COLUMN, "", 0, 0, "Column mapped onto field extra2."},
+    {"source.*", "extra3", T_COLUMN, "", 0, 0, "Column mapped onto field extra3."},
     {"source.*", "keep", T_LIST, "", 0, 0,
      "Pass-through columns copied as written (surrounding spaces trimmed) to "
      "/records/<column> for analysis."},
@@ -113,15 +126,43 @@ static const keydef keys[] = {
      "nysiis, year (dates), initials() (forename+surname initial); a bare FIELD means "
      "exact(FIELD). Records whose parts are all present and equal share a block."},
     {"compare.*", "field", T_STR, NULL, 0, 0, "Field compared."},
-    {"compare.*", "method", T_STR, NULL, 0, 0, "Comparison method: exact, string or date."},
+    {"compare.*", "method", T_STR, NULL, 0, 0,
+     "Comparison method: exact, string, date, pnc, number or postcode (levels below)."},
     {"compare.*", "levels", T_LIST, NULL, 0, 0,
-     "Ordered levels, first that holds wins, last must be 'else'. exact: exact. string: "
-     "exact, jw>=X, jaro>=X, dl<=N, lev<=N, soundex, initial. date: exact, swap_dm, days<=N, "
-     "year. A missing value on either side is the neutral level (weight 0)."},
-    {"compare.*", "m", T_LIST, NULL, 0, 0,
-     "P(level | same person), one per level, each in (0,1]."},
-    {"compare.*", "u", T_LIST, NULL, 0, 0,
-     "P(level | different persons), one per level, each in (0,1]."},
+     "Ordered levels, first that holds wins, last must be 'else' (see the method list at "
+     "the end). A missing value on either side is the neutral level (weight 0)."},
+    {"compare.*", "m", T_LIST, "", 0, 0,
+     "P(level | same person), one per level, each in (0,1]. Optional when training: then "
+     "the starting value for EM (default: 0.9 for the first level, the rest shared)."},
+    {"compare.*", "u", T_LIST, "", 0, 0,
+     "P(level | different persons), one per level, each in (0,1]. Optional when training "
+     "(estimated from random pairs)."},
+    {"compare.*", "tf", T_STR, "no", 0, 0,
+     "yes: term-frequency adjustment - agreeing exactly on a value weighs log2(m / f) with "
+     "f the value's share of all records' values, so SMITH counts less than a rare name."},
+    {"compare.*", "unless", T_STR, "", 0, 0,
+     "A field: the comparison counts only for pairs where at least one record lacks it "
+     "(e.g. compare forename_initial unless = forename, so initials weigh only when a "
+     "full name is not there to compare instead)."},
+    {"compare.*", "tf_min", T_FLOAT, "0.0001", 1e-12, 1,
+     "Smallest value frequency used by tf (caps the weight of very rare values)."},
+    {"train", "enabled", T_STR, "yes", 0, 0,
+     "yes: estimate u from random record pairs, then m and the prior by EM on blocked "
+     "pairs, before linking (link --model FILE skips this). no: use the config's m, u "
+     "and prior."},
+    {"train", "pairs", T_INT, "2000000", 1000, 1e12,
+     "Blocked pairs (about) sampled for EM, chosen by hashing record keys with run.seed."},
+    {"train", "u_records", T_INT, "4000", 50, 1e6,
+     "Records sampled (by hashing keys with run.seed) for u: all pairs among them."},
+    {"train", "max_iter", T_INT, "100", 1, 100000, "EM iteration cap."},
+    {"train", "tol", T_FLOAT, "0.00001", 1e-15, 1,
+     "EM stops when no parameter moves more than this."},
+    {"train", "min_prob", T_FLOAT, "0.000001", 1e-15, 0.01,
+     "Floor of every estimated m and u."},
+    {"cluster", "refine", T_STR, "pnc_dob", 0, 0,
+     "What splits a connected component along its weakest edges: none (plain connected "
+     "components), pnc (two different valid PNC IDs) or pnc_dob (also incompatible dates of "
+     "birth)."},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -705,8 +746,42 @@ static void parse_compare(parser *p, const char *section, ddw_compare_cfg *c)
     }
     c->nlevels = n > DDW_MAX_LEVELS ? DDW_MAX_LEVELS : n;
     free(levels);
-    parse_probs(p, section, "m", c->m, c->nlevels);
-    parse_probs(p, section, "u", c->u, c->nlevels);
+    const char *wv;
+    const char *mv = value_of(p, section, "m", &wv);
+    const char *uv = value_of(p, section, "u", &wv);
+    c->m_given = mv && mv[0] && parse_probs(p, section, "m", c->m, c->nlevels);
+    c->u_given = uv && uv[0] && parse_probs(p, section, "u", c->u, c->nlevels);
+    if (!c->m_given && c->nlevels > 0) {
+        /* EM's starting point: most matches agree at the first level */
+        c->m[0] = c->nlevels > 1 ? 0.9 : 1.0;
+        for (int l = 1; l < c->nlevels; l++)
+            c->m[l] = 0.1 / (c->nlevels - 1);
+    }
+    if (!c->u_given && c->nlevels > 0) {
+        c->u[c->nlevels - 1] = 0.9;
+        for (int l = 0; l + 1 < c->nlevels; l++)
+            c->u[l] = 0.1 / (c->nlevels > 1 ? c->nlevels - 1 : 1);
+        if (c->nlevels == 1)
+            c->u[0] = 1.0;
+    }
+    char *tf = get_str(p, section, "tf", &wv);
+    if (tf && strcmp(tf, "yes") != 0 && strcmp(tf, "no") != 0)
+        perr(p, wv, "[%s] tf: '%s' is not yes or no", section, tf);
+    c->tf = tf && strcmp(tf, "yes") == 0;
+    free(tf);
+    c->tf_min = get_num(p, section, "tf_min");
+    c->unless = 0;
+    char *un = get_str(p, section, "unless", &wv);
+    if (un && un[0]) {
+        int uf = ddw_field_find(un);
+        if (uf < 0)
+            perr(p, wv, "[%s] unless: unknown field '%s'", section, un);
+        c->unless = uf + 1;
+    }
+    free(un);
+    if (c->tf && c->nlevels > 0 && c->levels[0].kind != DDW_LV_EXACT)
+        perr(p, wv, "[%s] tf: the first level must be 'exact' for term-frequency adjustment",
+             section);
 }
 
 /* Builds the "section.key = value" listing of every effective value. */
@@ -803,10 +878,10 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
         free(a);
     }
     /* distinct sections in order of first appearance; unknown keys */
-    char **sections = ddw_xmalloc((p.n + 4) * sizeof *sections);
+    char **sections = ddw_xmalloc((p.n + 6) * sizeof *sections);
     int nsec = 0;
-    const char *fixed[] = {"run", "match", "block", "output"};
-    for (int i = 0; i < 4; i++)
+    const char *fixed[] = {"run", "match", "block", "output", "train", "cluster"};
+    for (int i = 0; i < 6; i++)
         sections[nsec++] = (char *)fixed[i];
     for (size_t i = 0; i < p.n; i++) {
         int known;
@@ -815,8 +890,8 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
                 perr(&p, p.e[i].where, "[%s] %s: unknown key", p.e[i].section, p.e[i].key);
             else
                 perr(&p, p.e[i].where,
-                     "[%s]: unknown section (expected run, match, block, output, source.NAME, "
-                     "blocking.NAME or compare.NAME)",
+                     "[%s]: unknown section (expected run, match, block, output, train, "
+                     "cluster, source.NAME, blocking.NAME or compare.NAME)",
                      p.e[i].section);
             continue;
         }
@@ -840,7 +915,30 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
     cfg->sources = ddw_xcalloc((size_t)nsec, sizeof *cfg->sources);
     cfg->passes = ddw_xcalloc((size_t)nsec, sizeof *cfg->passes);
     cfg->compare = ddw_xcalloc((size_t)nsec, sizeof *cfg->compare);
-    for (int s = 4; s < nsec; s++) {
+    {
+        const char *w;
+        char *tr = get_str(&p, "train", "enabled", &w);
+        if (tr && strcmp(tr, "yes") != 0 && strcmp(tr, "no") != 0)
+            perr(&p, w, "[train] enabled: '%s' is not yes or no", tr);
+        cfg->train = tr && strcmp(tr, "yes") == 0;
+        free(tr);
+        cfg->train_pairs = (long long)get_num(&p, "train", "pairs");
+        cfg->train_u_records = (long long)get_num(&p, "train", "u_records");
+        cfg->train_max_iter = (long long)get_num(&p, "train", "max_iter");
+        cfg->train_tol = get_num(&p, "train", "tol");
+        cfg->train_min_prob = get_num(&p, "train", "min_prob");
+        char *rf = get_str(&p, "cluster", "refine", &w);
+        if (rf && strcmp(rf, "none") == 0)
+            cfg->refine = DDW_REFINE_NONE;
+        else if (rf && strcmp(rf, "pnc") == 0)
+            cfg->refine = DDW_REFINE_PNC;
+        else if (rf && strcmp(rf, "pnc_dob") == 0)
+            cfg->refine = DDW_REFINE_PNC_DOB;
+        else if (rf)
+            perr(&p, w, "[cluster] refine: '%s' is not none, pnc or pnc_dob", rf);
+        free(rf);
+    }
+    for (int s = 6; s < nsec; s++) {
         const char *sec = sections[s];
         if (strncmp(sec, "source.", 7) == 0) {
             if (cfg->nsources == DDW_MAX_SOURCES)
@@ -889,6 +987,13 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
         perr(&p, path, "no [blocking.NAME] section");
     if (cfg->ncompare == 0)
         perr(&p, path, "no [compare.NAME] section");
+    if (!cfg->train)
+        for (int c = 0; c < cfg->ncompare; c++)
+            if (cfg->compare[c].method >= 0 && (!cfg->compare[c].m_given || !cfg->compare[c].u_given))
+                perr(&p, path,
+                     "[compare.%s]: m and u are required when train.enabled = no (or give "
+                     "a trained model with link --model FILE)",
+                     cfg->compare[c].name);
     for (int i = 0; i < cfg->nsources; i++)
         for (int j = 0; j < i; j++)
             if (cfg->sources[i].path && cfg->sources[j].path &&
@@ -1008,4 +1113,73 @@ int ddw_config_warn(const ddw_config *cfg, FILE *out)
                 }
             }
     return n;
+}
+
+/* ---- model files ---------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    FILE *err;
+    int n, bad;
+    char **sets;
+    char last_section[128], last_key[64];
+} model_reader;
+
+static int on_model_entry(void *user, const char *section, const char *name, const char *value)
+{
+    model_reader *m = user;
+    if (name == NULL)
+        return 1;
+    int ok = (strcmp(section, "match") == 0 && strcmp(name, "prior") == 0) ||
+             (strncmp(section, "compare.", 8) == 0 && section[8] &&
+              (strcmp(name, "m") == 0 || strcmp(name, "u") == 0));
+    if (!ok) {
+        m->bad++;
+        if (m->err)
+            fprintf(m->err, "ddwlink: model error: %s: [%s] %s: a model file holds only "
+                            "[match] prior and [compare.NAME] m and u\n",
+                    m->path, section, name);
+        return 1;
+    }
+    if (m->n > 0 && strcmp(m->last_section, section) == 0 && strcmp(m->last_key, name) == 0) {
+        /* a continuation line of the same list */
+        char *prev = m->sets[m->n - 1];
+        size_t l = strlen(prev) + strlen(value) + 3;
+        char *joined = ddw_xmalloc(l);
+        snprintf(joined, l, "%s, %s", prev, value);
+        free(prev);
+        m->sets[m->n - 1] = joined;
+        return 1;
+    }
+    m->sets = ddw_xrealloc(m->sets, (size_t)(m->n + 1) * sizeof *m->sets);
+    size_t l = strlen(section) + strlen(name) + strlen(value) + 3;
+    m->sets[m->n] = ddw_xmalloc(l);
+    snprintf(m->sets[m->n], l, "%s.%s=%s", section, name, value);
+    m->n++;
+    snprintf(m->last_section, sizeof m->last_section, "%s", section);
+    snprintf(m->last_key, sizeof m->last_key, "%s", name);
+    return 1;
+}
+
+ddw_status ddw_config_model_sets(const char *path, const char *text, FILE *err, int *n,
+                                 char ***sets)
+{
+    model_reader m = {path, err, 0, 0, NULL, "", ""};
+    int rc = ini_parse_string(text, on_model_entry, &m);
+    if (rc != 0) {
+        m.bad++;
+        if (err)
+            fprintf(err, "ddwlink: model error: %s:%d: syntax error\n", path, rc > 0 ? rc : 0);
+    }
+    if (m.bad) {
+        for (int i = 0; i < m.n; i++)
+            free(m.sets[i]);
+        free(m.sets);
+        *n = 0;
+        *sets = NULL;
+        return DDW_ECONFIG;
+    }
+    *n = m.n;
+    *sets = m.sets;
+    return DDW_OK;
 }

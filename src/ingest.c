@@ -41,8 +41,11 @@ unsigned ddw_ingest_fieldmask(const ddw_config *cfg)
             else
                 m |= 1u << kp->field;
         }
-    for (int c = 0; c < cfg->ncompare; c++)
+    for (int c = 0; c < cfg->ncompare; c++) {
         m |= 1u << cfg->compare[c].field;
+        if (cfg->compare[c].unless > 0)
+            m |= 1u << (cfg->compare[c].unless - 1);
+    }
     return m;
 }
 

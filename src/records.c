@@ -22,11 +22,20 @@ void ddw_recs_init(ddw_recs *r, unsigned fieldmask)
     r->arena = ddw_xmalloc(r->acap);
 }
 
+void ddw_recs_enable_tf(ddw_recs *r, unsigned tfmask)
+{
+    for (int f = 0; f < DDW_NFIELDS; f++)
+        if ((tfmask & (1u << f)) && r->f[f] && r->tfw[f] == NULL)
+            r->tfw[f] = ddw_xcalloc(r->cap ? r->cap : 1, sizeof(float));
+}
+
 void ddw_recs_free(ddw_recs *r)
 {
     free(r->key);
-    for (int f = 0; f < DDW_NFIELDS; f++)
+    for (int f = 0; f < DDW_NFIELDS; f++) {
         free(r->f[f]);
+        free(r->tfw[f]);
+    }
     free(r->arena);
     memset(r, 0, sizeof *r);
 }
@@ -36,18 +45,24 @@ size_t ddw_recs_push(ddw_recs *r, uint64_t key)
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 1024;
         r->key = ddw_xrealloc(r->key, cap * sizeof *r->key);
-        for (int f = 0; f < DDW_NFIELDS; f++)
+        for (int f = 0; f < DDW_NFIELDS; f++) {
             if (r->f[f])
                 r->f[f] = ddw_xrealloc(r->f[f], cap * sizeof(ddw_fval));
+            if (r->tfw[f])
+                r->tfw[f] = ddw_xrealloc(r->tfw[f], cap * sizeof(float));
+        }
         r->cap = cap;
     }
     size_t i = r->n++;
     r->key[i] = key;
-    for (int f = 0; f < DDW_NFIELDS; f++)
+    for (int f = 0; f < DDW_NFIELDS; f++) {
         if (r->f[f]) {
             memset(&r->f[f][i], 0, sizeof(ddw_fval));
             r->f[f][i].date = DDW_DATE_MISSING;
         }
+        if (r->tfw[f])
+            r->tfw[f][i] = 0.0f;
+    }
     return i;
 }
 

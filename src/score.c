@@ -20,6 +20,7 @@
 #endif
 
 #include "ddw_compare.h"
+#include "ddw_estimate.h"
 
 double ddw_score_probability(double weight)
 {
@@ -56,7 +57,34 @@ typedef struct {
     const ddw_blocks *blk;
     double w[DDW_MAX_COMPARE][DDW_MAX_LEVELS + 1];
     double prior;
+    /* term frequency: exact agreement weighs lm0 + min(tfw of the value, tfcap) */
+    const float *tfw[DDW_MAX_COMPARE];
+    double lm0[DDW_MAX_COMPARE], tfcap[DDW_MAX_COMPARE];
 } score_ctx;
+
+static void ctx_init(score_ctx *x, const ddw_config *cfg, const ddw_blocks *blk)
+{
+    x->cfg = cfg;
+    x->blk = blk;
+    x->prior = ddw_config_prior_weight(cfg);
+    ddw_score_weights(cfg, x->w);
+    for (int c = 0; c < cfg->ncompare; c++) {
+        const ddw_compare_cfg *cc = &cfg->compare[c];
+        x->tfw[c] = cc->tf ? blk->recs.tfw[cc->field] : NULL;
+        x->lm0[c] = log2(cc->m[0]);
+        x->tfcap[c] = -log2(cc->tf_min);
+    }
+}
+
+/* Weight of level l of comparison c for the pair (i, j). */
+static inline double level_weight(const score_ctx *x, int c, int l, size_t i)
+{
+    if (l == 1 && x->tfw[c]) {
+        double t = x->tfw[c][i];
+        return x->lm0[c] + (t < x->tfcap[c] ? t : x->tfcap[c]);
+    }
+    return x->w[c][l];
+}
 
 /* Scores pair (i, j) of blk->recs for pass p; appends an edge if it qualifies. */
 static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j, ddw_edges *e)
@@ -73,7 +101,7 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
     for (int c = 0; c < cfg->ncompare; c++) {
         int l = ddw_compare_level(&cfg->compare[c], &blk->recs, i, &blk->recs, j);
         lv[c] = (uint8_t)l;
-        w += x->w[c][l];
+        w += level_weight(x, c, l, i);
     }
     if (w >= cfg->threshold) {
         size_t k = e->n++;
@@ -93,10 +121,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     if (cfg->ncompare > DDW_MAX_COMPARE)
         return DDW_ECONFIG;
     score_ctx *x = ddw_xcalloc(1, sizeof *x);
-    x->cfg = cfg;
-    x->blk = blk;
-    x->prior = ddw_config_prior_weight(cfg);
-    ddw_score_weights(cfg, x->w);
+    ctx_init(x, cfg, blk);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
@@ -116,6 +141,8 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
         t = omp_get_thread_num();
 #endif
         const ddw_unit *un = &blk->units[u];
+        if ((int)un->pass + 1 == blk->sample_pass)
+            continue; /* the u sample is for training only */
         ddw_edges *e = &te[t];
         uint64_t scored = 0, skipped = 0;
         for (uint64_t i = un->a0; i < un->a1; i++) {
@@ -157,6 +184,81 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     free(te);
     free(dup);
     free(x);
+    return DDW_OK;
+}
+
+ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, double rate,
+                              ddw_est_hist *hist, uint64_t *npairs)
+{
+    if (cfg->ncompare > DDW_MAX_COMPARE)
+        return DDW_ECONFIG;
+    int ncomp = cfg->ncompare, np = blk->npasses;
+    int nlev[DDW_MAX_COMPARE];
+    for (int c = 0; c < ncomp; c++)
+        nlev[c] = cfg->compare[c].nlevels + 1;
+    uint64_t ncodes;
+    if (ddw_est_check_levels(ncomp, nlev, &ncodes) != DDW_OK)
+        return DDW_ECONFIG;
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    ddw_est_hist *th = ddw_xcalloc((size_t)nt * (size_t)np, sizeof *th);
+    uint64_t *tp = ddw_xcalloc((size_t)nt * (size_t)np, sizeof *tp);
+    for (int k = 0; k < nt * np; k++)
+        ddw_est_hist_init(&th[k]);
+    const uint64_t thr = rate >= 1.0 ? UINT64_MAX : (uint64_t)(rate * 18446744073709551616.0);
+    const uint64_t salt = ddw_mix64(cfg->seed ^ UINT64_C(0x7a11));
+    long nunits = (long)blk->nunits;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long u = 0; u < nunits; u++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        const ddw_unit *un = &blk->units[u];
+        uint32_t p = un->pass;
+        int sample = (int)p + 1 == blk->sample_pass;
+        ddw_est_hist *h = &th[(size_t)t * (size_t)np + p];
+        uint64_t *cnt = &tp[(size_t)t * (size_t)np + p];
+        for (uint64_t i = un->a0; i < un->a1; i++) {
+            uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
+            const uint64_t *pi = blk->passkey + i * (size_t)np;
+            for (uint64_t j = j0; j < j1; j++) {
+                if (!sample) {
+                    /* the same pairs as scoring: each once, in its first pass */
+                    const uint64_t *pj = blk->passkey + j * (size_t)np;
+                    int seen = 0;
+                    for (uint32_t q = 0; q < p && !seen; q++)
+                        seen = pi[q] != 0 && pi[q] == pj[q];
+                    if (seen)
+                        continue;
+                }
+                (*cnt)++;
+                uint64_t ka = blk->recs.key[i], kb = blk->recs.key[j];
+                uint64_t lo = ka < kb ? ka : kb, hi = ka < kb ? kb : ka;
+                if (!sample && ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) >= thr)
+                    continue;
+                uint8_t lv[DDW_MAX_COMPARE];
+                for (int c = 0; c < ncomp; c++)
+                    lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, (size_t)i,
+                                                       &blk->recs, (size_t)j);
+                ddw_est_hist_add(h, ddw_est_encode(ncomp, nlev, lv), 1);
+            }
+        }
+    }
+    for (int p = 0; p < np; p++) {
+        ddw_est_hist_init(&hist[p]);
+        npairs[p] = 0;
+        for (int t = 0; t < nt; t++) {
+            ddw_est_hist_merge(&hist[p], &th[(size_t)t * (size_t)np + p]);
+            npairs[p] += tp[(size_t)t * (size_t)np + p];
+        }
+    }
+    for (int k = 0; k < nt * np; k++)
+        ddw_est_hist_free(&th[k]);
+    free(th);
+    free(tp);
     return DDW_OK;
 }
 

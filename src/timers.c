@@ -4,7 +4,7 @@
  */
 #include "ddw_timers.h"
 
-const char *const ddw_timer_names[DDW_NTIMERS] = {"ingest", "block",  "score",
+const char *const ddw_timer_names[DDW_NTIMERS] = {"ingest", "block", "train", "score",
                                                   "cluster", "write", "total"};
 
 void ddw_timer_start(ddw_timers *t, ddw_timer_id id) { t->start[id] = ddw_comm_wtime(); }

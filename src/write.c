@@ -418,7 +418,8 @@ fail:
     return rc;
 }
 
-static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm)
+static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm,
+                               const ddw_write_meta *meta)
 {
     ddw_status rc = DDW_OK;
     int C = cfg->ncompare, NL = 0;
@@ -459,6 +460,9 @@ static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
     CHECK(write_small(h, comm, "/model/m", DDW_H5_F64, 1, (uint64_t)NL, m));
     CHECK(write_small(h, comm, "/model/u", DDW_H5_F64, 1, (uint64_t)NL, u));
     CHECK(write_small(h, comm, "/model/weight", DDW_H5_F64, 1, (uint64_t)NL, wt));
+    CHECK(ddw_h5_attr_str(h, "/model", "source", meta->model_source ? meta->model_source : "config"));
+    CHECK(ddw_h5_attr_str(h, "/model", "training_log", meta->model_log ? meta->model_log : ""));
+    CHECK(ddw_h5_attr_str(h, "/model", "model_file", meta->model_ini ? meta->model_ini : ""));
     double v = cfg->prior;
     CHECK(ddw_h5_attr_f64(h, "/model", "prior", &v, 1));
     v = ddw_config_prior_weight(cfg);
@@ -548,7 +552,7 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     CHECK(write_edges(h, cfg, comm, &L, edges, stats));
     CHECK(write_rejects(h, cfg, comm, home, stats));
     CHECK(write_sources(h, cfg, comm, plan, home));
-    CHECK(write_model(h, cfg, comm));
+    CHECK(write_model(h, cfg, comm, meta));
     double dt = ddw_comm_wtime() - t0;
     ddw_comm_allreduce_f64(comm, &dt, 1, DDW_COMM_MAX);
     meta->stage_seconds[meta->write_stage] = dt;

@@ -6,7 +6,8 @@ source "$(dirname "$0")/common.sh"
 out=$TMP/readback
 run_link 2 2 "$out" --config configs/example.ini 2>"$out.log"
 f=$out/link.h5
-[ -f "$f" ] && [ -z "$(ls -A "$out" | grep -v '^link.h5$')" ] # no temporary left behind
+[ -f "$f" ] && [ -z "$(ls -A "$out" | grep -v -e '^link.h5$' -e '^model.ini$')" ] # no temporary left behind
+[ -f "$out/model.ini" ] # the trained model, for link --model
 h5dump -H -p "$f" >"$out.h5dump"
 for g in records persons edges rejects sources model; do
     grep -q "GROUP \"$g\"" "$out.h5dump" || { echo "h5dump: group /$g missing"; exit 1; }

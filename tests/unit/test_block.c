@@ -37,7 +37,7 @@
 static const char *const cfg_head =
     "[run]\nname = t\nseed = 1\n"
     "[match]\nthreshold = -200\nprior = 0.01\n"
-    "[block]\nmax_block_size = 1000\n"
+    "[block]\nmax_block_size = 1000\n[train]\nenabled = no\n"
     "[source.a]\npath = a.csv\nid_column = id\nforename = fn\nsurname = sn\n"
     "forename_initial = fi\nsurname_initial = si\ndob = dob\n";
 

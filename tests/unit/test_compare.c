@@ -110,7 +110,10 @@ static int parses(const char *method, const char *spec)
 static void test_methods_table(void **state)
 {
     (void)state;
-    assert_int_equal(ddw_compare_nmethods(), 3);
+    assert_int_equal(ddw_compare_nmethods(), 6);
+    assert_int_equal(ddw_compare_method_find("pnc"), 3);
+    assert_int_equal(ddw_compare_method_find("number"), 4);
+    assert_int_equal(ddw_compare_method_find("postcode"), 5);
     assert_int_equal(ddw_compare_method_find("exact"), 0);
     assert_int_equal(ddw_compare_method_find("string"), 1);
     assert_int_equal(ddw_compare_method_find("date"), 2);

@@ -496,8 +496,8 @@ static void test_err_unknown_field(void **state)
 {
     (void)state;
     int l = line_of("field = forename");
-    expect_error(l, "field = middle_name", NULL, where(l), "[compare.forename] field",
-                 "'middle_name'", NULL);
+    expect_error(l, "field = nickname", NULL, where(l), "[compare.forename] field",
+                 "'nickname'", NULL);
     l = line_of("key = soundex(surname), first(forename), year(dob)");
     expect_error(l, "key = soundex(lastname)", NULL, where(l), "[blocking.name] key",
                  "unknown field 'lastname'", NULL);

@@ -52,7 +52,7 @@
 static const char *const cfg_text =
     "[run]\nname = t\nseed = 1\n"
     "[match]\nthreshold = 6\nprior = 0.01\n"
-    "[block]\nmax_block_size = 1000\n"
+    "[block]\nmax_block_size = 1000\n[train]\nenabled = no\n"
     "[source.a]\npath = a.csv\nid_column = id\nforename = fn\nsurname = sn\ndob = dob\n"
     "[blocking.dob]\nkey = exact(dob)\n"
     "[blocking.sx]\nkey = soundex(surname)\n"
