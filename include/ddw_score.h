@@ -40,17 +40,20 @@ void ddw_score_weights(const ddw_config *cfg, double w[][DDW_MAX_LEVELS + 1]);
 ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
                          ddw_score_stats *stats);
 /*
- * Counts comparison patterns for training, with the same pairs and levels
- * as ddw_score_run: for each configured pass p, the pairs first seen in p
- * (npairs[p] counts them all), of which those whose key pair hashes (with
- * run.seed) below rate are compared and counted in hist[p]; for the
- * u-sample pass, every pair of its block.  hist has blk->npasses entries,
+ * Counts comparison patterns for training, with the levels of
+ * ddw_score_run.  For each configured pass p: every pair of its blocks
+ * (npairs[p] of them; nfirst[p] are first seen in p, the pairs scoring
+ * counts there), of which those whose key pair hashes (with run.seed)
+ * below rate are compared: all into hist[p], the first-seen ones also
+ * into first[p].  For the u-sample pass: every pair of its block, into
+ * hist (first is the same).  hist and first have blk->npasses entries,
  * initialised here (free each with ddw_est_hist_free).  Counts are
  * integers, so they do not depend on threads.  DDW_ECONFIG if the levels'
  * product overflows a pattern code.
  */
 ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, double rate,
-                              ddw_est_hist *hist, uint64_t *npairs);
+                              ddw_est_hist *hist, ddw_est_hist *first, uint64_t *npairs,
+                              uint64_t *nfirst);
 void ddw_edges_free(ddw_edges *e);
 void ddw_score_stats_free(ddw_score_stats *s);
 

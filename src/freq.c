@@ -66,16 +66,24 @@ static void one_field(const ddw_comm *comm, ddw_recs *home, int f)
     for (size_t j = 0; j < nin; j++)
         sorted[j] = in[j].h;
     qsort(sorted, nin, sizeof *sorted, cmp_u64);
+    /* distinct values and their counts, then one binary search per ask */
+    uint64_t *cnt = ddw_xmalloc((nin ? nin : 1) * sizeof *cnt);
+    size_t nu = 0;
+    for (size_t j = 0; j < nin; j++) {
+        if (nu && sorted[nu - 1] == sorted[j]) {
+            cnt[nu - 1]++;
+        } else {
+            sorted[nu] = sorted[j];
+            cnt[nu++] = 1;
+        }
+    }
     uint64_t *answer = ddw_xmalloc((nin ? nin : 1) * sizeof *answer);
     int *back = ddw_xmalloc((nin ? nin : 1) * sizeof *back);
     for (size_t j = 0; j < nin; j++) {
-        size_t lo = ddw_lower_bound_u64(sorted, nin, in[j].h);
-        size_t hi = lo;
-        while (hi < nin && sorted[hi] == in[j].h)
-            hi++;
-        answer[j] = hi - lo;
+        answer[j] = cnt[ddw_lower_bound_u64(sorted, nu, in[j].h)];
         back[j] = (int)in[j].sender;
     }
+    free(cnt);
     size_t nback = 0;
     uint64_t *got = ddw_comm_route(comm, answer, nin, sizeof *answer, back, &nback);
 

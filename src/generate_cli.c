@@ -149,23 +149,19 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
     for (int s = 0; s < DDW_GS_N; s++)
         R += records[s];
     double all_pairs = (double)R * (double)(R > 0 ? R - 1 : 0) / 2;
-    double prior = all_pairs > 0 ? (double)true_pairs / all_pairs : 0.5;
-    if (prior <= 0)
-        prior = 1e-9;
     fprintf(f,
             "; link.ini - written by `ddwlink generate --persons %llu --seed %llu`.\n"
             "; Links the generated extracts in this directory:\n"
             ";   mpirun -np 2 bin/ddwlink link --config %s/link.ini --out DIR\n"
-            "; The m/u values are hand-set, as in configs/example.ini.  The prior is the\n"
-            "; true share of matching pairs (%llu of %.0f), known here only because the\n"
-            "; data are synthetic; for real extracts estimate it (e.g. from records per\n"
-            "; person).  Score it with: bin/ddwlink evaluate --truth %s/truth.csv DIR/link.h5\n\n"
+            "; m, u and the prior are estimated from the data by training (EM); the true\n"
+            "; share of matching pairs would be %llu of %.0f.  Score the result with:\n"
+            ";   bin/ddwlink evaluate --truth %s/truth.csv DIR/link.h5\n\n"
             "[run]\nname = generated\nseed = %llu\n\n"
-            "[match]\nthreshold = 3\nprior = %.6g\n\n"
+            "[match]\nthreshold = 3\n\n"
             "[block]\nmax_block_size = 1000\n\n"
             "[output]\ndeflate = 1\n\n",
             (unsigned long long)persons, (unsigned long long)seed, absdir,
-            (unsigned long long)true_pairs, all_pairs, absdir, (unsigned long long)seed, prior);
+            (unsigned long long)true_pairs, all_pairs, absdir, (unsigned long long)seed);
     static const char *const idcol[DDW_GS_N] = {"client_ref", "form_id", "test_id",
                                                 "assessment_id", "record_id", "ppo_id"};
     static const char *const datecol[DDW_GS_N] = {"triage_date", "contact_date", "test_date",
@@ -195,29 +191,28 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
         fprintf(f, "\n");
     }
     fprintf(f,
-            "; a pair is scored if it shares any pass's key\n"
+            "; ---- blocking: a pair is scored if it shares any pass's key ----\n"
             "[blocking.dob_initials]\nkey = exact(dob), initials()\n\n"
+            "[blocking.dob_forename_initial]\nkey = exact(dob), exact(forename_initial)\n\n"
+            "[blocking.dob_surname_initial]\nkey = exact(dob), exact(surname_initial)\n\n"
             "[blocking.name_year]\nkey = soundex(surname), first(forename), year(dob)\n\n"
             "[blocking.pnc]\nkey = exact(pnc_id)\n\n"
+            "; ---- comparisons: m and u are estimated by training (EM) ----\n"
             "[compare.forename]\nfield = forename\nmethod = string\n"
-            "levels = exact, jw>=0.92, jw>=0.80, else\n"
-            "m = 0.86, 0.06, 0.04, 0.04\nu = 0.01, 0.01, 0.05, 0.93\n\n"
+            "levels = exact, swap, jw>=0.92, jw>=0.80, initial, else\ntf = yes\n\n"
             "[compare.surname]\nfield = surname\nmethod = string\n"
-            "levels = exact, jw>=0.92, soundex, else\n"
-            "m = 0.90, 0.05, 0.02, 0.03\nu = 0.002, 0.004, 0.01, 0.984\n\n"
+            "levels = exact, jw>=0.92, soundex, jw>=0.80, else\ntf = yes\n\n"
+            "; initials weigh only where a full name is missing (NDTMS)\n"
             "[compare.forename_initial]\nfield = forename_initial\nmethod = exact\n"
-            "levels = exact, else\nm = 0.97, 0.03\nu = 0.07, 0.93\n\n"
+            "levels = exact, else\ntf = yes\nunless = forename\n\n"
             "[compare.surname_initial]\nfield = surname_initial\nmethod = exact\n"
-            "levels = exact, else\nm = 0.97, 0.03\nu = 0.06, 0.94\n\n"
+            "levels = exact, else\ntf = yes\nunless = surname\n\n"
             "[compare.dob]\nfield = dob\nmethod = date\n"
-            "levels = exact, swap_dm, days<=31, year, else\n"
-            "m = 0.93, 0.02, 0.02, 0.02, 0.01\nu = 0.0001, 0.00001, 0.002, 0.05, 0.94789\n\n"
-            "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
-            "m = 0.98, 0.02\nu = 0.6, 0.4\n\n"
-            "[compare.area]\nfield = area\nmethod = exact\nlevels = exact, else\n"
-            "m = 0.85, 0.15\nu = 0.15, 0.85\n\n"
-            "[compare.pnc_id]\nfield = pnc_id\nmethod = string\nlevels = exact, dl<=1, else\n"
-            "m = 0.96, 0.02, 0.02\nu = 0.00001, 0.0001, 0.99989\n");
+            "levels = exact, swap_dm, digit1, year1, jan1, else\ntf = yes\n\n"
+            "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n\n"
+            "[compare.area]\nfield = area\nmethod = exact\nlevels = exact, else\ntf = yes\n\n"
+            "[compare.pnc_id]\nfield = pnc_id\nmethod = pnc\n"
+            "levels = exact, dl<=1, valid_diff, else\n");
 }
 
 static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }

@@ -188,7 +188,8 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
 }
 
 ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, double rate,
-                              ddw_est_hist *hist, uint64_t *npairs)
+                              ddw_est_hist *hist, ddw_est_hist *first, uint64_t *npairs,
+                              uint64_t *nfirst)
 {
     if (cfg->ncompare > DDW_MAX_COMPARE)
         return DDW_ECONFIG;
@@ -203,9 +204,10 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
-    ddw_est_hist *th = ddw_xcalloc((size_t)nt * (size_t)np, sizeof *th);
-    uint64_t *tp = ddw_xcalloc((size_t)nt * (size_t)np, sizeof *tp);
-    for (int k = 0; k < nt * np; k++)
+    /* per thread and pass: all pairs, and the pairs first seen in the pass */
+    ddw_est_hist *th = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *th);
+    uint64_t *tp = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *tp);
+    for (int k = 0; k < nt * np * 2; k++)
         ddw_est_hist_init(&th[k]);
     const uint64_t thr = rate >= 1.0 ? UINT64_MAX : (uint64_t)(rate * 18446744073709551616.0);
     const uint64_t salt = ddw_mix64(cfg->seed ^ UINT64_C(0x7a11));
@@ -219,22 +221,22 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         const ddw_unit *un = &blk->units[u];
         uint32_t p = un->pass;
         int sample = (int)p + 1 == blk->sample_pass;
-        ddw_est_hist *h = &th[(size_t)t * (size_t)np + p];
-        uint64_t *cnt = &tp[(size_t)t * (size_t)np + p];
+        size_t slot = ((size_t)t * (size_t)np + p) * 2;
+        ddw_est_hist *h = &th[slot], *hf = &th[slot + 1];
+        uint64_t *cnt = &tp[slot], *cntf = &tp[slot + 1];
         for (uint64_t i = un->a0; i < un->a1; i++) {
             uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
             const uint64_t *pi = blk->passkey + i * (size_t)np;
             for (uint64_t j = j0; j < j1; j++) {
+                /* first seen here: the pairs scoring counts in this pass */
+                int seen = 0;
                 if (!sample) {
-                    /* the same pairs as scoring: each once, in its first pass */
                     const uint64_t *pj = blk->passkey + j * (size_t)np;
-                    int seen = 0;
                     for (uint32_t q = 0; q < p && !seen; q++)
                         seen = pi[q] != 0 && pi[q] == pj[q];
-                    if (seen)
-                        continue;
                 }
                 (*cnt)++;
+                *cntf += (uint64_t)!seen;
                 uint64_t ka = blk->recs.key[i], kb = blk->recs.key[j];
                 uint64_t lo = ka < kb ? ka : kb, hi = ka < kb ? kb : ka;
                 if (!sample && ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) >= thr)
@@ -243,19 +245,26 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
                 for (int c = 0; c < ncomp; c++)
                     lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, (size_t)i,
                                                        &blk->recs, (size_t)j);
-                ddw_est_hist_add(h, ddw_est_encode(ncomp, nlev, lv), 1);
+                uint64_t code = ddw_est_encode(ncomp, nlev, lv);
+                ddw_est_hist_add(h, code, 1);
+                if (!seen)
+                    ddw_est_hist_add(hf, code, 1);
             }
         }
     }
     for (int p = 0; p < np; p++) {
         ddw_est_hist_init(&hist[p]);
-        npairs[p] = 0;
+        ddw_est_hist_init(&first[p]);
+        npairs[p] = nfirst[p] = 0;
         for (int t = 0; t < nt; t++) {
-            ddw_est_hist_merge(&hist[p], &th[(size_t)t * (size_t)np + p]);
-            npairs[p] += tp[(size_t)t * (size_t)np + p];
+            size_t slot = ((size_t)t * (size_t)np + p) * 2;
+            ddw_est_hist_merge(&hist[p], &th[slot]);
+            ddw_est_hist_merge(&first[p], &th[slot + 1]);
+            npairs[p] += tp[slot];
+            nfirst[p] += tp[slot + 1];
         }
     }
-    for (int k = 0; k < nt * np; k++)
+    for (int k = 0; k < nt * np * 2; k++)
         ddw_est_hist_free(&th[k]);
     free(th);
     free(tp);

@@ -81,8 +81,8 @@ typedef struct {
     size_t len, cap;
 } text;
 
-static void tprintf(text *t, FILE *log, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void tprintf(text *t, FILE *log, const char *fmt, ...)
+static void tprintf(text *t, FILE *logfp, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void tprintf(text *t, FILE *logfp, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -95,12 +95,12 @@ static void tprintf(text *t, FILE *log, const char *fmt, ...)
     ddw_xgrow((void **)&t->p, &t->cap, t->len + l + 1, 1);
     memcpy(t->p + t->len, line, l + 1);
     t->len += l;
-    if (log)
-        fputs(line, log);
+    if (logfp)
+        fputs(line, logfp);
 }
 
 ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks *blk,
-                         uint64_t nrecords, FILE *log, ddw_train_info *info)
+                         uint64_t nrecords, FILE *logfp, ddw_train_info *info)
 {
     memset(info, 0, sizeof *info);
     int ncomp = cfg->ncompare, np = cfg->npasses;
@@ -128,15 +128,21 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
     info->rate = rate;
 
     ddw_est_hist *hist = ddw_xcalloc((size_t)np + 1, sizeof *hist);
+    ddw_est_hist *first = ddw_xcalloc((size_t)np + 1, sizeof *first);
     uint64_t *npairs = ddw_xcalloc((size_t)np + 1, sizeof *npairs);
-    ddw_status rc = ddw_score_patterns(cfg, blk, rate, hist, npairs);
+    uint64_t *nfirst = ddw_xcalloc((size_t)np + 1, sizeof *nfirst);
+    ddw_status rc = ddw_score_patterns(cfg, blk, rate, hist, first, npairs, nfirst);
     rc = (ddw_status)ddw_comm_agree(comm, rc);
     if (rc != DDW_OK) {
         free(hist);
+        free(first);
         free(npairs);
+        free(nfirst);
         return rc;
     }
     ddw_comm_allreduce_u64(comm, npairs, np + 1, DDW_COMM_SUM);
+    ddw_comm_allreduce_u64(comm, nfirst, np + 1, DDW_COMM_SUM);
+    double expected = 0; /* matches among the pairs scoring will see */
 
     /* u from the random sample */
     uint64_t *codes, *counts;
@@ -149,7 +155,7 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
         info->u_pairs += counts[i];
     free(codes);
     free(counts);
-    tprintf(&t, log, "train: u from %llu random pairs of %lld sampled records\n",
+    tprintf(&t, logfp, "train: u from %llu random pairs of %lld sampled records\n",
             (unsigned long long)info->u_pairs, cfg->train_u_records);
 
     /* EM per pass */
@@ -181,18 +187,41 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
             info->sampled[p] += counts[i];
         if (info->sampled[p] == 0) {
             m->lambda = 0;
-            tprintf(&t, log, "train: pass %s: no pairs\n", cfg->passes[p].name);
+            tprintf(&t, logfp, "train: pass %s: no pairs\n", cfg->passes[p].name);
         } else {
             ddw_est_problem pb = {ncomp, nlev, n, codes, counts, NULL, NULL, skip};
             ddw_est_trace tr = {ll, lam, 0, 0, 0};
             rc = ddw_est_em(&pb, m, &opt, &tr);
             for (int k = 0; k < tr.niter; k++)
-                tprintf(&t, log, "train: pass %s: EM iteration %d: log-likelihood %.6f, lambda %.6g\n",
+                tprintf(&t, logfp, "train: pass %s: EM iteration %d: log-likelihood %.6f, lambda %.6g\n",
                         cfg->passes[p].name, k + 1, tr.loglik[k], tr.lambda[k]);
             info->iterations[p] = tr.niter;
             info->converged[p] = tr.converged;
             info->loglik[p] = tr.final_loglik;
-            tprintf(&t, log, "train: pass %s: %llu of %llu pairs, lambda %.6g, %s after %d "
+            /* expected matches among the pairs first seen in this pass: the
+             * posterior of each sampled pattern under this pass's model */
+            uint64_t *fc, *fk;
+            size_t fn;
+            reduce_hist(comm, &first[p], &fc, &fk, &fn);
+            double e = 0;
+            uint64_t fs = 0;
+            for (size_t i = 0; i < fn; i++) {
+                uint8_t lv[DDW_MAX_COMPARE];
+                ddw_est_decode(ncomp, nlev, fc[i], lv);
+                double lm = log(m->lambda), lu = log(1 - m->lambda);
+                for (int c = 0; c < ncomp; c++)
+                    if (!skip[c] && lv[c] > 0) {
+                        lm += log(m->m[c][lv[c]]);
+                        lu += log(m->u[c][lv[c]]);
+                    }
+                e += (double)fk[i] / (1 + exp(lu - lm));
+                fs += fk[i];
+            }
+            if (fs > 0)
+                expected += e * (double)nfirst[p] / (double)fs;
+            free(fc);
+            free(fk);
+            tprintf(&t, logfp, "train: pass %s: %llu of %llu pairs, lambda %.6g, %s after %d "
                              "iterations\n",
                     cfg->passes[p].name, (unsigned long long)info->sampled[p],
                     (unsigned long long)npairs[p], m->lambda,
@@ -207,8 +236,8 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
     if (rc == DDW_OK) {
         ddw_est_model out;
         unsigned char kept[DDW_MAX_COMPARE];
-        double expected = 0;
-        rc = ddw_est_combine_m(np, per, fixed, npairs, ncomp, nlev, &out, kept, &expected);
+        double in_blocks = 0; /* over all pairs of every pass: weights m only */
+        rc = ddw_est_combine_m(np, per, fixed, npairs, ncomp, nlev, &out, kept, &in_blocks);
         if (rc == DDW_OK) {
             double all = (double)nrecords * (double)(nrecords > 0 ? nrecords - 1 : 0) / 2;
             double prior = all > 0 ? expected / all : 0.5;
@@ -227,18 +256,22 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
                         cc->u[l - 1] = u[c * DDW_EST_STRIDE + l];
                 }
                 if (kept[c])
-                    tprintf(&t, log, "train: compare %s: every pass blocks on its field; m "
+                    tprintf(&t, logfp, "train: compare %s: every pass blocks on its field; m "
                                      "stays at its starting value\n",
                             cc->name);
             }
-            tprintf(&t, log, "train: expected matches %.1f of %.0f pairs: prior %.6g\n",
+            tprintf(&t, logfp, "train: expected matches %.1f of %.0f pairs: prior %.6g\n",
                     expected, all, prior);
         }
     }
-    for (int p = 0; p <= np; p++)
+    for (int p = 0; p <= np; p++) {
         ddw_est_hist_free(&hist[p]);
+        ddw_est_hist_free(&first[p]);
+    }
     free(hist);
+    free(first);
     free(npairs);
+    free(nfirst);
     free(per);
     free(fixed);
     info->log = t.p ? t.p : ddw_xstrdup("");
