@@ -152,7 +152,7 @@ static const keydef keys[] = {
      "and prior."},
     {"train", "pairs", T_INT, "2000000", 1000, 1e12,
      "Blocked pairs (about) sampled for EM, chosen by hashing record keys with run.seed."},
-    {"train", "u_records", T_INT, "4000", 50, 1e6,
+    {"train", "u_records", T_INT, "2000", 50, 1e6,
      "Records sampled (by hashing keys with run.seed) for u: all pairs among them."},
     {"train", "max_iter", T_INT, "100", 1, 100000, "EM iteration cap."},
     {"train", "tol", T_FLOAT, "0.00001", 1e-15, 1,

@@ -215,6 +215,41 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
             "levels = exact, dl<=1, valid_diff, else\n");
 }
 
+/* The deterministic "attributor" of UK drug databases: records with the same
+ * initials, date of birth and sex are one person; nothing else links. */
+static void write_attributor_ini(FILE *f, const ddw_gen_params *p, const char *absdir)
+{
+    fprintf(f,
+            "; attributor.ini - the deterministic baseline: same forename initial, surname\n"
+            "; initial, date of birth and sex = same person (how UK drug databases matched).\n"
+            "; Every pair sharing that key becomes an edge; records lacking any part of it\n"
+            "; stay alone.  Compare with link.ini:\n"
+            ";   mpirun -np 2 bin/ddwlink link --config %s/attributor.ini --out DIR\n\n"
+            "[run]\nname = attributor\n\n[match]\nthreshold = -200\nprior = 0.5\n\n"
+            "[train]\nenabled = no\n\n[cluster]\nrefine = none\n\n[block]\nmax_block_size = 1000\n\n",
+            absdir);
+    static const char *const idcol[DDW_GS_N] = {"client_ref", "form_id", "test_id",
+                                                "assessment_id", "record_id", "ppo_id"};
+    for (int s = 0; s < DDW_GS_N; s++) {
+        const ddw_gen_source_params *sp = &p->src[s];
+        fprintf(f, "[source.%s]\npath = %s/%s\nid_column = %s\n", ddw_gen_source_names[s],
+                absdir, sp->file, idcol[s]);
+        if (s == DDW_GS_NDTMS)
+            fprintf(f, "forename_initial = forename_initial\nsurname_initial = surname_initial\n");
+        else
+            fprintf(f, "forename = forename\nsurname = surname\n");
+        fprintf(f, "dob = dob\ndob_format = %s\n", sp->dob_format);
+        if (s != DDW_GS_PPO)
+            fprintf(f, "sex = sex\nsex_codes = %s=M, %s=F, %s=\n", sp->sex_code[0],
+                    sp->sex_code[1], sp->sex_code[2]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "[blocking.attributor]\nkey = initials(), exact(dob), exact(sex)\n\n"
+               "; weight 0: the score is the prior alone, above the threshold for every pair\n"
+               "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
+               "m = 0.5, 0.5\nu = 0.5, 0.5\n");
+}
+
 static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
 
 static void write_stats_json(FILE *f, const ddw_gen_params *p, const gen_args *a,
@@ -428,16 +463,25 @@ int ddw_generate_cli(const ddw_comm *comm, int argc, char **argv)
     if (me == 0 && rc == DDW_OK) {
         char *absdir = realpath(a.out, NULL);
         char *ini = path_join(a.out, ".link.ini.tmp"), *js = path_join(a.out, ".generate.json.tmp");
-        FILE *f = fopen(ini, "w"), *g = fopen(js, "w");
-        if (f == NULL || g == NULL || absdir == NULL) {
+        char *ai = path_join(a.out, ".attributor.ini.tmp");
+        FILE *f = fopen(ini, "w"), *g = fopen(js, "w"), *h = fopen(ai, "w");
+        if (f == NULL || g == NULL || h == NULL || absdir == NULL) {
             rc = DDW_EIO;
         } else {
             write_link_ini(f, p, absdir, tot.records, tot.fig[DDW_GF_TRUE_PAIRS], a.persons,
                            a.seed);
             write_stats_json(g, p, &a, &tot, secs, P, threads);
+            write_attributor_ini(h, p, absdir);
         }
-        if ((f && fclose(f) != 0) || (g && fclose(g) != 0))
+        if ((f && fclose(f) != 0) || (g && fclose(g) != 0) || (h && fclose(h) != 0))
             rc = DDW_EIO;
+        char *fa = path_join(a.out, "attributor.ini");
+        if (rc == DDW_OK && rename(ai, fa) != 0)
+            rc = DDW_EIO;
+        if (rc != DDW_OK)
+            unlink(ai);
+        free(fa);
+        free(ai);
         for (int k = 0; k < nout && rc == DDW_OK; k++) {
             char *final = path_join(a.out, fname[k]);
             if (rename(tmp[k], final) != 0)

@@ -401,6 +401,97 @@ static void test_exact_date(void **state)
     assert_int_equal(date_level(&cc, 1985, 3, 7, 0, 0, 0), 0);
 }
 
+/* ---- levels added for training on DDW-like data -------------------------- */
+
+static void test_date_error_levels(void **state)
+{
+    (void)state;
+    static const char *const lv[] = {"exact", "swap_dm", "digit1", "year1", "jan1", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_DOB, "date", lv, 6);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 3, 7), 1);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 7, 3), 2);
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 3, 8), 3);   /* 19850307 vs ...08 */
+    assert_int_equal(date_level(&cc, 1985, 3, 17, 1985, 3, 27), 3); /* tens of the day */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1955, 3, 7), 3);   /* one year digit */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1986, 3, 7), 3);   /* 1985 -> 1986: one digit */
+    assert_int_equal(date_level(&cc, 1989, 3, 7, 1990, 3, 7), 4);   /* two digits, year +1 */
+    assert_int_equal(date_level(&cc, 1985, 1, 1, 1985, 8, 23), 5);  /* placeholder, same year */
+    assert_int_equal(date_level(&cc, 1985, 8, 23, 1985, 1, 1), 5);
+    assert_int_equal(date_level(&cc, 1985, 1, 1, 1986, 8, 23), 6);  /* other year */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 1985, 4, 8), 6);   /* two digits differ */
+    assert_int_equal(date_level(&cc, 1985, 3, 7, 0, 0, 0), 0);
+}
+
+static void test_pnc_levels(void **state)
+{
+    (void)state;
+    /* check letters: (YY * 10^7 + serial) mod 23 -> ZABCDEFGHJKLMNPQRTUVWXY */
+    assert_true(ddw_compare_pnc_valid("99 1234567B", 11));
+    assert_true(ddw_compare_pnc_valid("991234567B", 10));
+    assert_true(ddw_compare_pnc_valid("13 4872T", 8));
+    assert_true(ddw_compare_pnc_valid("2013 0004872T", 13)); /* four-digit year */
+    assert_false(ddw_compare_pnc_valid("99 1234567C", 11));
+    assert_false(ddw_compare_pnc_valid("99 1234567", 10));
+    assert_false(ddw_compare_pnc_valid("AB 1234567B", 11));
+    static const char *const lv[] = {"exact", "dl<=1", "valid_diff", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "pnc", lv, 4);
+    assert_int_equal(text_level(&cc, "99 1234567B", "99 1234567B"), 1);
+    assert_int_equal(text_level(&cc, "99 1234567B", "99 1234568B"), 2); /* a typo */
+    assert_int_equal(text_level(&cc, "99 1234567B", "13 4872T"), 3);    /* two valid IDs */
+    assert_int_equal(text_level(&cc, "99 1234567B", "13 4872Q"), 4);    /* one invalid */
+    assert_int_equal(text_level(&cc, "99 1234567B", NULL), 0);
+}
+
+static void test_number_and_postcode_levels(void **state)
+{
+    (void)state;
+    static const char *const nl[] = {"exact", "abs<=2", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "number", nl, 3);
+    assert_int_equal(text_level(&cc, "42", "42"), 1);
+    assert_int_equal(text_level(&cc, "42", "44"), 2);
+    assert_int_equal(text_level(&cc, "42", "45"), 3);
+    assert_int_equal(text_level(&cc, "42", "FLAT"), 3); /* not a number */
+    static const char *const pl[] = {"exact", "sector", "district", "area", "else"};
+    make_cc(&cc, DDW_F_FORENAME, "postcode", pl, 5);
+    assert_int_equal(text_level(&cc, "RG1 4AB", "RG1 4AB"), 1);
+    assert_int_equal(text_level(&cc, "RG1 4AB", "RG14XY"), 2);  /* sector RG14, spaces ignored */
+    assert_int_equal(text_level(&cc, "RG1 4AB", "RG1 7AB"), 3); /* district RG1 */
+    assert_int_equal(text_level(&cc, "RG1 4AB", "RG30 4AB"), 4);/* area RG */
+    assert_int_equal(text_level(&cc, "RG1 4AB", "SO17 1BJ"), 5);
+    assert_int_equal(text_level(&cc, "RG1", "RG1 4AB"), 5);     /* too short to split */
+}
+
+static void test_swap_and_unless(void **state)
+{
+    (void)state;
+    unsigned fm = (1u << DDW_F_FORENAME) | (1u << DDW_F_SURNAME) | (1u << DDW_F_FORENAME_INITIAL);
+    ddw_recs r;
+    ddw_recs_init(&r, fm);
+    size_t a = ddw_recs_push(&r, DDW_KEY(0, 2)), b = ddw_recs_push(&r, DDW_KEY(0, 3));
+    size_t c = ddw_recs_push(&r, DDW_KEY(0, 4));
+    ddw_recs_set_text(&r, a, DDW_F_FORENAME, "JOHN", 4);
+    ddw_recs_set_text(&r, a, DDW_F_SURNAME, "SMITH", 5);
+    ddw_recs_set_text(&r, a, DDW_F_FORENAME_INITIAL, "J", 1);
+    ddw_recs_set_text(&r, b, DDW_F_FORENAME, "SMITH", 5); /* names swapped */
+    ddw_recs_set_text(&r, b, DDW_F_SURNAME, "JOHN", 4);
+    ddw_recs_set_text(&r, b, DDW_F_FORENAME_INITIAL, "J", 1);
+    ddw_recs_set_text(&r, c, DDW_F_FORENAME_INITIAL, "J", 1); /* initials only */
+    static const char *const lv[] = {"exact", "swap", "else"};
+    ddw_compare_cfg cc;
+    make_cc(&cc, DDW_F_FORENAME, "string", lv, 3);
+    assert_int_equal(level(&cc, &r, a, b), 2);
+    static const char *const il[] = {"exact", "else"};
+    make_cc(&cc, DDW_F_FORENAME_INITIAL, "exact", il, 2);
+    assert_int_equal(level(&cc, &r, a, b), 1);
+    cc.unless = 1 + DDW_F_FORENAME; /* initials only where a forename is missing */
+    assert_int_equal(level(&cc, &r, a, b), 0);
+    assert_int_equal(level(&cc, &r, a, c), 1);
+    ddw_recs_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +508,10 @@ int main(void)
         cmocka_unit_test(test_date_days_zero),
         cmocka_unit_test(test_exact_sex),
         cmocka_unit_test(test_exact_date),
+        cmocka_unit_test(test_date_error_levels),
+        cmocka_unit_test(test_pnc_levels),
+        cmocka_unit_test(test_number_and_postcode_levels),
+        cmocka_unit_test(test_swap_and_unless),
     };
     return cmocka_run_group_tests_name("compare", tests, NULL, NULL);
 }
