@@ -73,6 +73,11 @@ build/tests/%: tests/unit/%.c build/libddw_serial.a
 build/cluster_mpi: tests/mpi/cluster_mpi.c build/cluster.o build/comm.o build/util.o
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# MPI check of distributed component refinement against a serial reference
+build/refine_mpi: tests/mpi/refine_mpi.c build/refine.o build/cluster.o build/norm.o build/comm.o \
+                  build/util.o
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # Installs every Debian package the build, tests and tools need (idempotent).
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -89,7 +94,7 @@ deps:
 unit: $(UNIT_BIN)
 
 # Every test: unit (cmocka), MPI rank/thread matrix, read-back, bad input.
-test: bin/ddwlink $(UNIT_BIN) build/cluster_mpi
+test: bin/ddwlink $(UNIT_BIN) build/cluster_mpi build/refine_mpi
 	bash tests/run_tests.sh
 
 demo: bin/ddwlink

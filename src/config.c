@@ -159,7 +159,7 @@ static const keydef keys[] = {
      "EM stops when no parameter moves more than this."},
     {"train", "min_prob", T_FLOAT, "0.000001", 1e-15, 0.01,
      "Floor of every estimated m and u."},
-    {"cluster", "refine", T_STR, "pnc_dob", 0, 0,
+    {"cluster", "refine", T_STR, "pnc", 0, 0,
      "What splits a connected component along its weakest edges: none (plain connected "
      "components), pnc (two different valid PNC IDs) or pnc_dob (also incompatible dates of "
      "birth)."},

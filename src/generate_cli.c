@@ -157,7 +157,7 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
             "; share of matching pairs would be %llu of %.0f.  Score the result with:\n"
             ";   bin/ddwlink evaluate --truth %s/truth.csv DIR/link.h5\n\n"
             "[run]\nname = generated\nseed = %llu\n\n"
-            "[match]\nthreshold = 3\n\n"
+            "[match]\nthreshold = 0\n\n"
             "[block]\nmax_block_size = 1000\n\n"
             "[output]\ndeflate = 1\n\n",
             (unsigned long long)persons, (unsigned long long)seed, absdir,

@@ -8,6 +8,7 @@
  * status), and ends the job with exit code 2 and no output file.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,11 @@
 #include "ddw_block.h"
 #include "ddw_cluster.h"
 #include "ddw_comm.h"
+#include "ddw_compare.h"
 #include "ddw_config.h"
 #include "ddw_evaluate.h"
 #include "ddw_freq.h"
+#include "ddw_refine.h"
 #include "ddw_generate.h"
 #include "ddw_ingest.h"
 #include "ddw_score.h"
@@ -254,6 +257,39 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
             (unsigned long long)ws->persons, (unsigned long long)ws->largest_person, path);
 }
 
+/*
+ * Splits connected components that hold conflicting identities (two valid
+ * PNC IDs, or with cluster.refine = pnc_dob incompatible dates of birth)
+ * along their weakest edges; person[] is updated in place.  Collective.
+ */
+static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *r,
+                                 const ddw_edges *edges, uint64_t *person,
+                                 ddw_refine_stats *rs)
+{
+    ddw_refine_opts o = {1, cfg->refine == DDW_REFINE_PNC_DOB};
+    ddw_refine_rec *rec = ddw_xcalloc(r->n ? r->n : 1, sizeof *rec);
+    for (size_t i = 0; i < r->n; i++) {
+        rec[i].key = r->key[i];
+        rec[i].person = person[i];
+        rec[i].dob = DDW_REFINE_DOB_NONE;
+        if (r->f[DDW_F_PNC_ID] && r->f[DDW_F_PNC_ID][i].h) {
+            const ddw_fval *v = &r->f[DDW_F_PNC_ID][i];
+            rec[i].pnc = v->h;
+            rec[i].pnc_valid = ddw_compare_pnc_valid(ddw_recs_text(r, v), v->len);
+        }
+        if (r->f[DDW_F_DOB] && r->f[DDW_F_DOB][i].h)
+            rec[i].dob = r->f[DDW_F_DOB][i].date;
+    }
+    uint64_t *out = ddw_xmalloc((r->n ? r->n : 1) * sizeof *out);
+    ddw_status rc = ddw_refine_run(comm, &o, r->n, rec, edges->n, edges->a, edges->b,
+                                   edges->weight, out, rs);
+    if (rc == DDW_OK && r->n)
+        memcpy(person, out, r->n * sizeof *person);
+    free(out);
+    free(rec);
+    return rc;
+}
+
 /* One progress line per finished stage on rank 0 (its own clock). */
 static void progress(int rank, const ddw_timers *t, ddw_timer_id id)
 {
@@ -385,8 +421,28 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_cluster_stats cs;
     ddw_timer_start(&t, DDW_T_CLUSTER);
     ddw_cluster_run(comm, edges.a, edges.b, edges.n, home.recs.key, home.recs.n, person, &cs);
+    ddw_refine_stats rs;
+    memset(&rs, 0, sizeof rs);
+    if (cfg->refine != DDW_REFINE_NONE) {
+        rc = refine_persons(cfg, comm, &home.recs, &edges, person, &rs);
+        if (rc != DDW_OK) {
+            if (me == 0)
+                fprintf(stderr, "ddwlink: error: refining clusters failed: %s\n",
+                        ddw_strerror(rc));
+            free(person);
+            ddw_edges_free(&edges);
+            goto fail_ingest;
+        }
+    }
     ddw_timer_stop(&t, DDW_T_CLUSTER);
     progress(me, &t, DDW_T_CLUSTER);
+    if (me == 0 && cfg->refine != DDW_REFINE_NONE)
+        fprintf(stderr,
+                "ddwlink: refine: %llu of %llu components split (%llu edges not applied, "
+                "%llu persons added)\n",
+                (unsigned long long)rs.components_split,
+                (unsigned long long)rs.components_checked, (unsigned long long)rs.edges_skipped,
+                (unsigned long long)rs.subclusters_created);
 
     /* global counts; every row read must be accepted or rejected */
     uint64_t g[8] = {0};

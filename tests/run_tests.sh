@@ -35,6 +35,7 @@ for t in build/tests/test_*; do
     run "unit $(basename "$t")" "$t"
 done
 run "mpi connected components np1-4" bash tests/mpi/cluster.sh
+run "mpi cluster refinement np1-4" bash tests/mpi/refine.sh
 run "mpi rank x thread matrix" bash tests/mpi/matrix.sh
 run "hdf5 read-back (h5dump, h5py)" bash tests/mpi/readback.sh
 run "bad input rows" bash tests/mpi/bad_input.sh
