@@ -192,8 +192,9 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
             ddw_est_problem pb = {ncomp, nlev, n, codes, counts, NULL, NULL, skip};
             ddw_est_trace tr = {ll, lam, 0, 0, 0};
             rc = ddw_est_em(&pb, m, &opt, &tr);
+            /* every iteration goes to the stored log; stderr gets the summary */
             for (int k = 0; k < tr.niter; k++)
-                tprintf(&t, logfp, "train: pass %s: EM iteration %d: log-likelihood %.6f, lambda %.6g\n",
+                tprintf(&t, NULL, "train: pass %s: EM iteration %d: log-likelihood %.6f, lambda %.6g\n",
                         cfg->passes[p].name, k + 1, tr.loglik[k], tr.lambda[k]);
             info->iterations[p] = tr.niter;
             info->converged[p] = tr.converged;

@@ -38,6 +38,7 @@ run "mpi connected components np1-4" bash tests/mpi/cluster.sh
 run "mpi cluster refinement np1-4" bash tests/mpi/refine.sh
 run "mpi rank x thread matrix" bash tests/mpi/matrix.sh
 run "hdf5 read-back (h5dump, h5py)" bash tests/mpi/readback.sh
+run "train: model identical at any np, link --model" bash tests/mpi/train.sh
 run "bad input rows" bash tests/mpi/bad_input.sh
 run "config and input errors" bash tests/mpi/config_errors.sh
 run "generate: determinism, error rates" bash tests/mpi/generate.sh
