@@ -150,9 +150,9 @@ static const keydef keys[] = {
      "yes: estimate u from random record pairs, then m and the prior by EM on blocked "
      "pairs, before linking (link --model FILE skips this). no: use the config's m, u "
      "and prior."},
-    {"train", "pairs", T_INT, "2000000", 1000, 1e12,
+    {"train", "pairs", T_INT, "500000", 1000, 1e12,
      "Blocked pairs (about) sampled for EM, chosen by hashing record keys with run.seed."},
-    {"train", "u_records", T_INT, "2000", 50, 1e6,
+    {"train", "u_records", T_INT, "1000", 50, 1e6,
      "Records sampled (by hashing keys with run.seed) for u: all pairs among them."},
     {"train", "max_iter", T_INT, "100", 1, 100000, "EM iteration cap."},
     {"train", "tol", T_FLOAT, "0.00001", 1e-15, 1,
