@@ -28,7 +28,7 @@ LDLIBS   = $(PKG_LIBS) -lm
 SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=build/%.o)
 # the serial library for unit tests: no MPI, no HDF5
-SER_SRC  := $(filter-out src/main.c src/h5io.c src/write.c src/evaluate_cli.c,$(SRC))
+SER_SRC  := $(filter-out src/main.c src/h5io.c src/write.c src/evaluate_cli.c src/sweep_cli.c src/rerun.c,$(SRC))
 SER_OBJ  := $(SER_SRC:src/%.c=build/serial/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)

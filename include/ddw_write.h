@@ -24,6 +24,7 @@ typedef struct {
     const char *model_source;    /* "trained", "model file PATH" or "config" */
     const char *model_log;       /* training log (every EM iteration), "" if not trained */
     const char *model_ini;       /* the model as a model file (link --model), "" if none */
+    double edges_kept_above;     /* /edges holds every scored pair at or above this weight */
 } ddw_write_meta;
 
 typedef struct {

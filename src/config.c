@@ -551,7 +551,8 @@ static void parse_source(parser *p, const char *section, ddw_source_cfg *s)
         int n = split_list(keep, items, DDW_MAX_KEEP + 1);
         if (n > DDW_MAX_KEEP)
             perr(p, w, "[%s] keep: at most %d columns", section, DDW_MAX_KEEP);
-        static const char *const reserved[] = {"key", "source", "row", "record_id", "person_id"};
+        static const char *const reserved[] = {"key",       "source",   "row",
+                                               "record_id", "person_id", "pnc_key"};
         for (int i = 0; i < n && i < DDW_MAX_KEEP; i++) {
             if (items[i][0] == '\0' || strchr(items[i], '/') || strcmp(items[i], ".") == 0)
                 perr(p, w, "[%s] keep: '%s' cannot name a dataset (empty, '.' or contains '/')",

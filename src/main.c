@@ -44,7 +44,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ddwlink link --config FILE [--model FILE] [--set section.key=value]...\n"
-            "                    [--out DIR]\n"
+            "                    [--keep-edges-above W] [--out DIR]\n"
             "       ddwlink train --config FILE [--set section.key=value]... [--out DIR]\n"
             "       ddwlink link --help-config\n"
             "       ddwlink generate --persons N --seed S --out DIR [--config FILE]\n"
@@ -59,6 +59,8 @@ static void usage(FILE *out)
             "  --config FILE         INI configuration (see --help-config)\n"
             "  --model FILE          apply a saved model (DIR/model.ini of an earlier\n"
             "                        train or link) instead of training\n"
+            "  --keep-edges-above W  also keep scored pairs down to weight W in /edges\n"
+            "                        (for `ddwlink sweep`); persons still use the threshold\n"
             "  --set SECTION.KEY=V   override one key (repeatable)\n"
             "  --out DIR             output directory (created if missing)\n");
 }
@@ -68,6 +70,8 @@ typedef struct {
     const char *out;
     const char *model;
     int train_only;   /* `ddwlink train`: estimate the model, do not link */
+    int keep_set;     /* --keep-edges-above W given */
+    double keep_above;
     int nset;
     char **set;
     char *cmdline;
@@ -90,6 +94,18 @@ static int parse_link_args(int argc, char **argv, link_args *a, int rank)
             return 1;
         } else if (strcmp(s, "--model") == 0 && i + 1 < argc && strcmp(argv[1], "link") == 0) {
             a->model = argv[++i];
+        } else if (strcmp(s, "--keep-edges-above") == 0 && i + 1 < argc &&
+                   strcmp(argv[1], "link") == 0) {
+            char *end = NULL;
+            a->keep_above = strtod(argv[++i], &end);
+            if (end == argv[i] || *end != '\0' || !isfinite(a->keep_above) ||
+                a->keep_above < -200 || a->keep_above > 200) {
+                if (rank == 0)
+                    fprintf(stderr, "ddwlink: --keep-edges-above '%s' is not a weight in "
+                                    "[-200, 200]\n", argv[i]);
+                return -1;
+            }
+            a->keep_set = 1;
         } else if ((strcmp(s, "--config") == 0 || strcmp(s, "--set") == 0 ||
                     strcmp(s, "--out") == 0) && i + 1 < argc) {
             if (s[2] == 'c') a->config = argv[++i];
@@ -149,9 +165,10 @@ static char *slurm_provenance(void)
         return ddw_xstrdup("");
     const char *nodes = getenv("SLURM_JOB_NODELIST");
     const char *name = getenv("SLURM_JOB_NAME");
+    const char *submit = getenv("DDW_SLURM_SUBMIT_TIME"); /* set by the jobs/ scripts */
     char buf[1024];
-    snprintf(buf, sizeof buf, "job_id=%s job_name=%s nodelist=%s", id, name ? name : "",
-             nodes ? nodes : "");
+    snprintf(buf, sizeof buf, "job_id=%s job_name=%s nodelist=%s submit_time=%s", id,
+             name ? name : "", nodes ? nodes : "", submit ? submit : "");
     return ddw_xstrdup(buf);
 }
 
@@ -263,8 +280,8 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
  * along their weakest edges; person[] is updated in place.  Collective.
  */
 static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *r,
-                                 const ddw_edges *edges, uint64_t *person,
-                                 ddw_refine_stats *rs)
+                                 size_t ne, const uint64_t *ea, const uint64_t *eb,
+                                 const double *ew, uint64_t *person, ddw_refine_stats *rs)
 {
     ddw_refine_opts o = {1, cfg->refine == DDW_REFINE_PNC_DOB};
     ddw_refine_rec *rec = ddw_xcalloc(r->n ? r->n : 1, sizeof *rec);
@@ -281,8 +298,7 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
             rec[i].dob = r->f[DDW_F_DOB][i].date;
     }
     uint64_t *out = ddw_xmalloc((r->n ? r->n : 1) * sizeof *out);
-    ddw_status rc = ddw_refine_run(comm, &o, r->n, rec, edges->n, edges->a, edges->b,
-                                   edges->weight, out, rs);
+    ddw_status rc = ddw_refine_run(comm, &o, r->n, rec, ne, ea, eb, ew, out, rs);
     if (rc == DDW_OK && r->n)
         memcpy(person, out, r->n * sizeof *person);
     free(out);
@@ -403,11 +419,17 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
         goto fail_ingest;
     }
 
+    /* with --keep-edges-above W, scoring keeps pairs down to W (for sweeps);
+     * persons still come from the pairs at or above match.threshold */
     ddw_edges edges;
     ddw_score_stats ss;
+    double link_threshold = cfg->threshold;
+    double kept_above = a.keep_set && a.keep_above < link_threshold ? a.keep_above : link_threshold;
+    cfg->threshold = kept_above;
     ddw_timer_start(&t, DDW_T_SCORE);
     rc = (ddw_status)ddw_comm_agree(comm, rc == DDW_OK ? ddw_score_run(cfg, &blk, &edges, &ss)
                                                        : rc);
+    cfg->threshold = link_threshold;
     ddw_timer_stop(&t, DDW_T_SCORE);
     progress(me, &t, DDW_T_SCORE);
     ddw_block_free(&blk);
@@ -420,11 +442,32 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     uint64_t *person = ddw_xmalloc((home.recs.n ? home.recs.n : 1) * sizeof *person);
     ddw_cluster_stats cs;
     ddw_timer_start(&t, DDW_T_CLUSTER);
-    ddw_cluster_run(comm, edges.a, edges.b, edges.n, home.recs.key, home.recs.n, person, &cs);
+    uint64_t *ca = edges.a, *cb = edges.b;
+    double *cw = edges.weight;
+    size_t cn = edges.n;
+    if (kept_above < link_threshold) {
+        ca = ddw_xmalloc((edges.n ? edges.n : 1) * sizeof *ca);
+        cb = ddw_xmalloc((edges.n ? edges.n : 1) * sizeof *cb);
+        cw = ddw_xmalloc((edges.n ? edges.n : 1) * sizeof *cw);
+        cn = 0;
+        for (size_t k = 0; k < edges.n; k++)
+            if (edges.weight[k] >= link_threshold) {
+                ca[cn] = edges.a[k];
+                cb[cn] = edges.b[k];
+                cw[cn++] = edges.weight[k];
+            }
+    }
+    ddw_cluster_run(comm, ca, cb, cn, home.recs.key, home.recs.n, person, &cs);
     ddw_refine_stats rs;
     memset(&rs, 0, sizeof rs);
+    if (cfg->refine != DDW_REFINE_NONE)
+        rc = refine_persons(cfg, comm, &home.recs, cn, ca, cb, cw, person, &rs);
+    if (ca != edges.a) {
+        free(ca);
+        free(cb);
+        free(cw);
+    }
     if (cfg->refine != DDW_REFINE_NONE) {
-        rc = refine_persons(cfg, comm, &home.recs, &edges, person, &rs);
         if (rc != DDW_OK) {
             if (me == 0)
                 fprintf(stderr, "ddwlink: error: refining clusters failed: %s\n",
@@ -475,7 +518,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     char *slurm = slurm_provenance();
     ddw_write_meta meta = {a.cmdline, DDW_VERSION, start, ddw_comm_size(comm), threads,
                            DDW_T_WRITE + 1, ddw_timer_names, secs, DDW_T_WRITE, slurm,
-                           model_source, tinfo.log ? tinfo.log : "", model_ini};
+                           model_source, tinfo.log ? tinfo.log : "", model_ini, kept_above};
     ddw_write_stats ws;
     ddw_timer_start(&t, DDW_T_WRITE);
     rc = ddw_write_run(cfg, comm, &plan, &home, person, &edges, &meta, dir, &ws);

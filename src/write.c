@@ -135,6 +135,7 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     uint64_t total = seg_offsets(comm, S, home->seg_count, off);
     int32_t *src = ddw_xmalloc((n ? n : 1) * sizeof *src);
     int64_t *row = ddw_xmalloc((n ? n : 1) * sizeof *row);
+    uint64_t *pk = NULL;
     char *col = NULL;
     for (size_t i = 0; i < n; i++) {
         src[i] = DDW_KEY_SOURCE(home->recs.key[i]);
@@ -146,6 +147,13 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     CHECK(ddw_h5_write(h, "/records/source", DDW_H5_I32, 1, total, S, off, cnt, src));
     CHECK(ddw_h5_write(h, "/records/row", DDW_H5_I64, 1, total, S, off, cnt, row));
     CHECK(ddw_h5_write(h, "/records/person_id", DDW_H5_U64, 1, total, S, off, cnt, person));
+    /* the identity cluster.refine and sweep use: a valid PNC ID's hash, else 0 */
+    pk = ddw_xcalloc(n ? n : 1, sizeof *pk);
+    const ddw_fval *pv = home->recs.f[DDW_F_PNC_ID];
+    for (size_t i = 0; pv && i < n; i++)
+        if (pv[i].h && ddw_compare_pnc_valid(ddw_recs_text(&home->recs, &pv[i]), pv[i].len))
+            pk[i] = pv[i].h;
+    CHECK(ddw_h5_write(h, "/records/pnc_key", DDW_H5_U64, 1, total, S, off, cnt, pk));
     uint64_t w = 0;
     for (size_t i = 0; i < n; i++)
         if (home->id_len[i] > w)
@@ -169,6 +177,7 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     }
 fail:
     free(col);
+    free(pk);
     free(src);
     free(row);
     free(off);
@@ -516,6 +525,10 @@ static ddw_status write_provenance(ddw_h5 *h, const ddw_config *cfg, const ddw_c
     CHECK(ddw_h5_attr_f64(h, "/", "stage_seconds", meta->stage_seconds, meta->nstages));
     CHECK(ddw_h5_attr_str(h, "/", "slurm", meta->slurm ? meta->slurm : ""));
     CHECK(ddw_h5_attr_str(h, "/", "layout_version", "1"));
+    static const char *const refine_names[] = {"none", "pnc", "pnc_dob"};
+    CHECK(ddw_h5_attr_str(h, "/", "refine", refine_names[cfg->refine]));
+    double kept = meta->edges_kept_above;
+    CHECK(ddw_h5_attr_f64(h, "/", "edges_kept_above", &kept, 1));
 fail:
     free(names);
     return rc;
