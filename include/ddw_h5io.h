@@ -93,4 +93,20 @@ ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *
  */
 ddw_status ddw_h5_read_attr_str(ddw_h5 *f, const char *obj, const char *name, char **value);
 
+/*
+ * Reads a whole dataset of any rank in its stored form: numbers converted
+ * to the native type of the same class and size, fixed-width strings as
+ * stored.  *nelem elements of *esize bytes each in *data (caller frees).
+ * Errors: DDW_EHDF5; DDW_EINVAL for variable-length strings.  Collective.
+ */
+ddw_status ddw_h5_read_raw(ddw_h5 *f, const char *path, uint64_t *nelem, uint64_t *esize,
+                           void **data);
+
+/* Names of the links in a group, in name order (*names and each name newly
+ * allocated; caller frees).  Errors: DDW_EHDF5.  Collective. */
+ddw_status ddw_h5_list(ddw_h5 *f, const char *group, char ***names, size_t *n);
+
+/* Reads a scalar numeric attribute as a double.  Errors: DDW_EHDF5. */
+ddw_status ddw_h5_read_attr_f64(ddw_h5 *f, const char *obj, const char *name, double *v);
+
 #endif /* DDW_H5IO_H */

@@ -93,4 +93,7 @@ int ddw_ingest_row(const ddw_config *cfg, const ddw_ingest_plan *plan, int s, ui
 /* Bit mask of the fields any blocking pass or comparison reads. */
 unsigned ddw_ingest_fieldmask(const ddw_config *cfg);
 
+/* SHA-256 of a file as 64 lower-case hex digits.  DDW_EIO if unreadable. */
+ddw_status ddw_ingest_sha256_file(const char *path, char hex[65]);
+
 #endif /* DDW_INGEST_H */

@@ -377,3 +377,93 @@ done:
     H5Aclose(a);
     return rc;
 }
+
+ddw_status ddw_h5_read_raw(ddw_h5 *f, const char *path, uint64_t *nelem, uint64_t *esize,
+                           void **data)
+{
+    *nelem = *esize = 0;
+    *data = NULL;
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0)
+        return DDW_EHDF5;
+    ddw_status rc = DDW_EHDF5;
+    hid_t space = H5Dget_space(d), ftype = H5Dget_type(d), mtype = -1;
+    void *buf = NULL;
+    if (space < 0 || ftype < 0)
+        goto done;
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0)
+        goto done;
+    /* fixed-width strings as stored; numbers in their native form */
+    mtype = H5Tget_class(ftype) == H5T_STRING ? H5Tcopy(ftype)
+                                               : H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+    if (mtype < 0 || (H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) != 0)) {
+        rc = DDW_EINVAL;
+        goto done;
+    }
+    size_t es = H5Tget_size(mtype);
+    buf = ddw_xcalloc(n ? (size_t)n : 1, es);
+    if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, f->dxpl, buf) < 0)
+        goto done;
+    *nelem = (uint64_t)n;
+    *esize = es;
+    *data = buf;
+    buf = NULL;
+    rc = DDW_OK;
+done:
+    free(buf);
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Dclose(d);
+    return rc;
+}
+
+typedef struct {
+    char **names;
+    size_t n, cap;
+} name_list;
+
+static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    (void)g;
+    (void)info;
+    name_list *l = op;
+    ddw_xgrow((void **)&l->names, &l->cap, l->n + 1, sizeof *l->names);
+    l->names[l->n++] = ddw_xstrdup(name);
+    return 0;
+}
+
+ddw_status ddw_h5_list(ddw_h5 *f, const char *group, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
+    if (g < 0)
+        return DDW_EHDF5;
+    name_list l = {NULL, 0, 0};
+    herr_t rc = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, on_link, &l);
+    H5Gclose(g);
+    if (rc < 0) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.names[i]);
+        free(l.names);
+        return DDW_EHDF5;
+    }
+    *names = l.names;
+    *n = l.n;
+    return DDW_OK;
+}
+
+ddw_status ddw_h5_read_attr_f64(ddw_h5 *f, const char *obj, const char *name, double *v)
+{
+    hid_t a = H5Aopen_by_name(f->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0)
+        return DDW_EHDF5;
+    herr_t rc = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    H5Aclose(a);
+    return rc < 0 ? DDW_EHDF5 : DDW_OK;
+}

@@ -343,7 +343,7 @@ static void add_reject(ddw_ingest_out *out, int s, uint64_t line, const char *re
     snprintf(rj->reason, sizeof rj->reason, "%s", reason);
 }
 
-static ddw_status sha256_file(const char *path, char hex[65])
+ddw_status ddw_ingest_sha256_file(const char *path, char hex[65])
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
@@ -509,7 +509,7 @@ ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_inges
     /* checksums: source s is hashed by rank s mod P, so ranks share the work */
     int rc = DDW_OK;
     for (int s = 0; s < S; s++)
-        if (s % P == r && sha256_file(cfg->sources[s].path, plan->src[s].sha256) != DDW_OK)
+        if (s % P == r && ddw_ingest_sha256_file(cfg->sources[s].path, plan->src[s].sha256) != DDW_OK)
             rc = DDW_EIO;
     if ((rc = ddw_comm_agree(comm, rc)) != DDW_OK)
         return (ddw_status)rc;

@@ -29,6 +29,7 @@
 #include "ddw_evaluate.h"
 #include "ddw_freq.h"
 #include "ddw_refine.h"
+#include "ddw_rerun.h"
 #include "ddw_generate.h"
 #include "ddw_ingest.h"
 #include "ddw_score.h"
@@ -49,6 +50,8 @@ static void usage(FILE *out)
             "       ddwlink link --help-config\n"
             "       ddwlink generate --persons N --seed S --out DIR [--config FILE]\n"
             "       ddwlink evaluate --truth FILE RESULT.h5 [--json]\n"
+            "       ddwlink sweep RESULT.h5 --thresholds LO:HI:STEP [--truth FILE] [--json]\n"
+            "       ddwlink rerun RESULT.h5 [--out DIR]\n"
             "       ddwlink --help | --version\n\n"
             "Links person-level CSV extracts into persons (Fellegi-Sunter scoring,\n"
             "MPI ranks x OpenMP threads) and writes DIR/link.h5 (default\n"
@@ -566,6 +569,74 @@ fail_config:
     return exit_code;
 }
 
+/* `ddwlink rerun RESULT.h5 [--out DIR]`: repeat the recorded job, then compare. */
+static int cmd_rerun(const ddw_comm *comm, int argc, char **argv)
+{
+    int me = ddw_comm_rank(comm);
+    const char *result = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (me == 0)
+                printf("usage: ddwlink rerun RESULT.h5 [--out DIR]\n\n"
+                       "Re-runs the job RESULT.h5 records (config, effective values, model,\n"
+                       "seed, inputs checked against their SHA-256) into DIR (default: a\n"
+                       "directory 'rerun' beside RESULT.h5), then compares the two results\n"
+                       "dataset by dataset.  Prints 'rerun: identical' or what differs.\n"
+                       "Exit 0 identical, 1 different or failed, 2 missing or changed input.\n"
+                       "Times, hosts, rank and thread counts are provenance and not compared.\n");
+            return 0;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (argv[i][0] != '-' && result == NULL) {
+            result = argv[i];
+        } else {
+            if (me == 0)
+                fprintf(stderr, "ddwlink rerun: unknown argument '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (result == NULL) {
+        if (me == 0)
+            fprintf(stderr, "usage: ddwlink rerun RESULT.h5 [--out DIR]\n");
+        return EXIT_USAGE;
+    }
+    char *dir;
+    if (out) {
+        dir = ddw_xstrdup(out);
+    } else {
+        const char *slash = strrchr(result, '/');
+        size_t n = slash ? (size_t)(slash - result) : 0;
+        dir = ddw_xmalloc(n + 16);
+        snprintf(dir, n + 16, "%.*s%srerun", (int)n, result, n ? "/" : "");
+    }
+    if (prepare_outdir(comm, dir) != DDW_OK) {
+        free(dir);
+        return EXIT_USAGE;
+    }
+    int rargc = 0;
+    char **rargv = NULL;
+    if (ddw_rerun_prepare(comm, result, dir, me == 0 ? stderr : NULL, &rargc, &rargv) != DDW_OK) {
+        free(dir);
+        return EXIT_USAGE;
+    }
+    int rc = cmd_link(comm, rargc, rargv);
+    if (rc == 0) {
+        char *newpath = ddw_xmalloc(strlen(dir) + 16);
+        sprintf(newpath, "%s/link.h5", dir);
+        int d = ddw_rerun_compare(comm, result, newpath, me == 0 ? stdout : NULL);
+        rc = d == 0 ? 0 : 1;
+        free(newpath);
+    } else if (me == 0) {
+        fprintf(stderr, "ddwlink rerun: the rerun itself failed (exit %d)\n", rc);
+        rc = 1;
+    }
+    for (int i = 0; i < rargc; i++)
+        free(rargv[i]);
+    free(rargv);
+    free(dir);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     ddw_comm *comm = NULL;
@@ -580,6 +651,8 @@ int main(int argc, char **argv)
         rc = ddw_generate_cli(comm, argc, argv);
     } else if (argc >= 2 && strcmp(argv[1], "evaluate") == 0) {
         rc = ddw_evaluate_cli(comm, argc, argv);
+    } else if (argc >= 2 && strcmp(argv[1], "rerun") == 0) {
+        rc = cmd_rerun(comm, argc, argv);
     } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         if (ddw_comm_rank(comm) == 0)
             usage(stdout);

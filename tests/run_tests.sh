@@ -41,6 +41,8 @@ run "hdf5 read-back (h5dump, h5py)" bash tests/mpi/readback.sh
 run "train: model identical at any np, link --model" bash tests/mpi/train.sh
 run "bad input rows" bash tests/mpi/bad_input.sh
 run "config and input errors" bash tests/mpi/config_errors.sh
+run "rerun: identical at other np, differences named" bash tests/mpi/rerun.sh
+run "generic two-file link and dedup configs" bash tests/mpi/generic.sh
 run "generate: determinism, error rates" bash tests/mpi/generate.sh
 run "evaluate vs brute force, errors" bash tests/mpi/evaluate.sh
 
