@@ -100,9 +100,25 @@ def main():
     if E["levels"].ndim != 2 or E["levels"].shape[1] != ncomp:
         fail(f"/edges/levels shape {E['levels'].shape}, expected (n, {ncomp})")
     pos = {int(k): i for i, k in enumerate(key)}
-    for x, y in zip(a[:2000], b[:2000]):
-        if pid[pos[int(x)]] != pid[pos[int(y)]]:
-            fail(f"edge {x}-{y} joins two persons")
+    # an edge joins one person, unless cluster.refine split it for holding two
+    # different valid PNC IDs (each side then has one: /records/pnc_key)
+    refine = f.attrs["refine"]
+    refine = refine.decode() if isinstance(refine, bytes) else refine
+    pnc = f["/records/pnc_key"][:]
+    ids = {}
+    for p, k in zip(pid, pnc):
+        if k:
+            ids.setdefault(int(p), set()).add(int(k))
+    split = 0
+    for x, y in zip(a, b):
+        px, py = pid[pos[int(x)]], pid[pos[int(y)]]
+        if px == py:
+            continue
+        split += 1
+        ix, iy = ids.get(int(px), set()), ids.get(int(py), set())
+        if refine == "none" or not ix or not iy or ix == iy:
+            fail(f"edge {x}-{y} joins two persons without a PNC conflict (refine {refine})")
+    print(f"readback: {split} edges cut by cluster.refine = {refine}, each between two PNC IDs")
     # weights are the sum of the model's level weights plus the prior weight
     W = f["/model/weight"][:]
     lc, lv = f["/model/level_comparison"][:], f["/model/level"][:]
