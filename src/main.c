@@ -33,6 +33,7 @@
 #include "ddw_generate.h"
 #include "ddw_ingest.h"
 #include "ddw_score.h"
+#include "ddw_sweep.h"
 #include "ddw_timers.h"
 #include "ddw_train.h"
 #include "ddw_write.h"
@@ -651,6 +652,8 @@ int main(int argc, char **argv)
         rc = ddw_generate_cli(comm, argc, argv);
     } else if (argc >= 2 && strcmp(argv[1], "evaluate") == 0) {
         rc = ddw_evaluate_cli(comm, argc, argv);
+    } else if (argc >= 2 && strcmp(argv[1], "sweep") == 0) {
+        rc = ddw_sweep_cli(comm, argc, argv);
     } else if (argc >= 2 && strcmp(argv[1], "rerun") == 0) {
         rc = cmd_rerun(comm, argc, argv);
     } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

@@ -42,9 +42,11 @@ run "train: model identical at any np, link --model" bash tests/mpi/train.sh
 run "bad input rows" bash tests/mpi/bad_input.sh
 run "config and input errors" bash tests/mpi/config_errors.sh
 run "rerun: identical at other np, differences named" bash tests/mpi/rerun.sh
+run "sweep vs separate links, errors" bash tests/mpi/sweep.sh
 run "generic two-file link and dedup configs" bash tests/mpi/generic.sh
 run "generate: determinism, error rates" bash tests/mpi/generate.sh
 run "evaluate vs brute force, errors" bash tests/mpi/evaluate.sh
+run "slurm: jobs/*.sbatch under a local SLURM" bash tests/slurm/jobs.sh
 
 echo
 for n in "${failed[@]}"; do echo "failed: $n"; done
