@@ -258,6 +258,8 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
             g[0] / (t->max[DDW_T_INGEST] + 1e-9), g[5] / 1e6 / (t->max[DDW_T_INGEST] + 1e-9));
     fprintf(stderr, "  %-8s %9.3f  %.0f records/s\n", "block", t->max[DDW_T_BLOCK],
             g[1] / (t->max[DDW_T_BLOCK] + 1e-9));
+    fprintf(stderr, "  %-8s %9.3f  (term frequencies and model estimation)\n", "train",
+            t->max[DDW_T_TRAIN]);
     fprintf(stderr, "  %-8s %9.3f  %.0f pairs/s\n", "score", t->max[DDW_T_SCORE],
             g[3] / (t->max[DDW_T_SCORE] + 1e-9));
     fprintf(stderr, "  %-8s %9.3f  %.0f edges/s (%d rounds, %d jump rounds)\n", "cluster",
