@@ -275,7 +275,10 @@ else
         else
             fail "requeue test: neither link.h5 nor a temporary in $rdir (${left})"
         fi
-        # a requeued job waits 2 minutes (BeginTime) unless released now
+        # a requeued job waits 2 minutes (BeginTime) unless released now; release
+        # it only once the killed attempt is fully gone, or slurmd refuses the
+        # restart ("Job credential revoked")
+        sleep 5
         scontrol update JobId="$rid" StartTime=now
         wait_gone "$rid" 120
         state=$(job_field "$rid" JobState)
