@@ -71,4 +71,26 @@ size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void ddw_utc_now(char out[32]);
 
+/* Sorts key[0..n) ascending carrying val[] along: a stable LSD radix sort on
+ * 8-bit digits, skipping digits equal in every key. */
+void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n);
+
+/* A growing NUL-terminated string (zero-initialise; the caller frees p). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} ddw_text;
+/* Appends printf-style text. */
+void ddw_text_printf(ddw_text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes, backslashes and controls escaped). */
+void ddw_text_json_str(ddw_text *b, const char *s);
+
+/* Reads the whole file at path into a new NUL-terminated buffer (*text,
+ * caller frees) and its length into *len (may be NULL).  DDW_EIO (errno
+ * set) if it cannot be opened or read. */
+ddw_status ddw_read_file(const char *path, char **text, size_t *len);
+
+/* mkdir -p: creates path and its missing parents; 0, or -1 with errno set. */
+int ddw_mkdir_p(const char *path);
+
 #endif /* DDW_H */

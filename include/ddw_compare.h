@@ -67,11 +67,21 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
 int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                       const ddw_recs *rb, size_t j);
 
+/* PNC check letter of a two-digit year and a serial (< 10,000,000):
+ * (ZABCDEFGHJKLMNPQRTUVWXY)[(YY * 10^7 + serial) mod 23]. */
+char ddw_compare_pnc_letter(unsigned yy, unsigned long serial);
+
 /*
  * 1 if the normalised text s[0..n) is a PNC ID with a correct check letter:
  * digits YY (or YYYY) then a serial of 1-7 digits then the letter
  * (ZABCDEFGHJKLMNPQRTUVWXY)[(YY * 10^7 + serial) mod 23]; spaces ignored.
  */
 int ddw_compare_pnc_valid(const char *s, size_t n);
+
+/*
+ * The identity cluster.refine and the sweep use: key[i] = the hash of record
+ * i's PNC ID when it has a valid check letter, else 0 (key has r->n entries).
+ */
+void ddw_compare_pnc_keys(const ddw_recs *r, uint64_t *key);
 
 #endif /* DDW_COMPARE_H */

@@ -120,6 +120,8 @@ typedef struct ddw_config {
     char *run_name;
     unsigned long long seed;
     double threshold;  /* match weight (log2 Bayes factor incl. prior) for an edge */
+    double keep_edges_above; /* link --keep-edges-above: scoring also keeps pairs down to this
+                                weight (for sweeps); NAN (the default) = threshold */
     double prior;      /* probability that two random records match */
     long long max_block;  /* blocks with more records are cut into tiles */
     int deflate;
@@ -148,8 +150,6 @@ typedef struct ddw_config {
  */
 ddw_status ddw_config_parse(const char *path, const char *text, int nset, char **set,
                             FILE *err, ddw_config **out);
-/* Reads the file at path into a new NUL-terminated buffer (*text). */
-ddw_status ddw_config_read_file(const char *path, char **text);
 void ddw_config_destroy(ddw_config **cfg);
 /* Prints every key with its type, default and meaning. */
 void ddw_config_help(FILE *out);
@@ -173,6 +173,9 @@ int ddw_config_warn(const ddw_config *cfg, FILE *out);
  */
 ddw_status ddw_config_model_sets(const char *path, const char *text, FILE *err, int *n,
                                  char ***sets);
+
+/* The lowest weight a scored pair is kept at: min(threshold, keep_edges_above). */
+double ddw_config_edge_floor(const ddw_config *cfg);
 
 /* log2 odds of the prior, the weight every pair starts from. */
 double ddw_config_prior_weight(const ddw_config *cfg);

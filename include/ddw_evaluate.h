@@ -62,6 +62,14 @@ uint64_t ddw_eval_field_u64(const ddw_eval_metrics *m, int k);
 int ddw_eval_pair_index(int nsources, int s, int t);
 
 /*
+ * Fills the ratios of m (pairwise and B-cubed precision, recall, F1) from
+ * its counts and the two B-cubed sums (sum of n_ij^2 / a_i and of
+ * n_ij^2 / b_j), with the conventions above.  Shared with the sweep, so
+ * both give the same bits from the same counts.
+ */
+void ddw_eval_finish(ddw_eval_metrics *m, double bprec_sum, double brec_sum);
+
+/*
  * Computes every figure from per-record labels: record i has found person
  * found[i], true person truth[i] (any 64-bit values; only equality
  * matters) and source number source[i] in [0, nsources).  n may be 0.

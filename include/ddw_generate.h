@@ -118,9 +118,8 @@ void ddw_gen_params_destroy(ddw_gen_params **p);
 /* Prints every generator key with its meaning. */
 void ddw_gen_params_help(FILE *out);
 
-/* PNC check letter for a two-digit year and a serial (< 10,000,000). */
-char ddw_gen_pnc_check(unsigned yy, unsigned long serial);
-/* 1 if s is a PNC ID "YY/NNNNNNNC" (1-7 serial digits) with a correct check letter. */
+/* 1 if s is a PNC ID "YY/NNNNNNNC" (1-7 serial digits) with a correct check letter
+ * (ddw_compare_pnc_letter). */
 int ddw_gen_pnc_valid(const char *s);
 
 /* The name lists, loaded once and shared read-only by all threads. */

@@ -37,6 +37,11 @@ ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t 
                         uint64_t nglobal, int nseg, const uint64_t *seg_off,
                         const uint64_t *seg_n, const void *data);
 
+/* Writes a dataset that rank 0 holds in full: n rows (other ranks' data is
+ * ignored and may be NULL).  Collective, as ddw_h5_write. */
+ddw_status ddw_h5_write_rank0(ddw_h5 *f, const ddw_comm *comm, const char *path,
+                              ddw_h5_type type, uint64_t width, uint64_t n, const void *data);
+
 /* The same for a 2-D numeric dataset of nglobal rows x ncols columns (ncols >= 1). */
 ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
                                uint64_t nglobal, int nseg, const uint64_t *seg_off,

@@ -33,7 +33,7 @@ void ddw_score_weights(const ddw_config *cfg, double w[][DDW_MAX_LEVELS + 1]);
 
 /*
  * Scores every pair of every unit in blk with OpenMP threads and appends
- * the pairs whose match weight is >= cfg->threshold to *out (initialised
+ * the pairs whose match weight is >= ddw_config_edge_floor(cfg) to *out (initialised
  * here).  A pair that shares a block key in an earlier pass is skipped,
  * so each pair is scored once.  The pair loop allocates nothing.
  */

@@ -37,13 +37,14 @@ typedef struct {
 
 /*
  * Writes dir/link.h5 (via a temporary name in dir, renamed only once the
- * file is complete and closed).  home/person are this rank's rows and
- * their person IDs; edges are this rank's edges in any order (they are
+ * file is complete and closed).  home/person/pnc_key are this rank's rows,
+ * their person IDs and their identity keys (ddw_compare_pnc_keys); edges are this rank's edges in any order (they are
  * re-distributed and sorted by (a, b) here; *edges is consumed).
  * Collective.
  */
 ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_ingest_plan *plan,
-                         const ddw_ingest_out *home, const uint64_t *person, ddw_edges *edges,
+                         const ddw_ingest_out *home, const uint64_t *person,
+                         const uint64_t *pnc_key, ddw_edges *edges,
                          ddw_write_meta *meta, const char *dir, ddw_write_stats *stats);
 
 #endif /* DDW_WRITE_H */

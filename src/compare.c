@@ -128,6 +128,13 @@ static int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
            memcmp(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len) == 0;
 }
 
+char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
+{
+    static const char letters[] = "ZABCDEFGHJKLMNPQRTUVWXY";
+    unsigned long long v = (unsigned long long)(yy % 100) * 10000000ULL + serial % 10000000UL;
+    return letters[v % 23];
+}
+
 int ddw_compare_pnc_valid(const char *s, size_t n)
 {
     char d[24];
@@ -149,8 +156,16 @@ int ddw_compare_pnc_valid(const char *s, size_t n)
     unsigned long long serial = 0;
     for (size_t k = ys + 2; k < nd; k++)
         serial = serial * 10 + (unsigned)(d[k] - '0');
-    static const char letters[] = "ZABCDEFGHJKLMNPQRTUVWXY";
-    return s[i] == letters[(v * 10000000ULL + serial) % 23];
+    return s[i] == ddw_compare_pnc_letter((unsigned)v, (unsigned long)serial);
+}
+
+void ddw_compare_pnc_keys(const ddw_recs *r, uint64_t *key)
+{
+    const ddw_fval *v = r->f[DDW_F_PNC_ID];
+    for (size_t i = 0; i < r->n; i++)
+        key[i] = v && v[i].h && ddw_compare_pnc_valid(ddw_recs_text(r, &v[i]), v[i].len)
+                     ? v[i].h
+                     : 0;
 }
 
 /* Postcode parts of normalised text (spaces dropped): outward code length,

@@ -807,32 +807,6 @@ static char *build_effective(parser *p, char **sections, int nsec)
     return out;
 }
 
-ddw_status ddw_config_read_file(const char *path, char **text)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return DDW_EIO;
-    size_t cap = 4096, len = 0;
-    char *buf = ddw_xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len - 1 == 0) {
-            cap *= 2;
-            buf = ddw_xrealloc(buf, cap);
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return DDW_EIO;
-    }
-    buf[len] = '\0';
-    *text = buf;
-    return DDW_OK;
-}
-
 ddw_status ddw_config_parse(const char *path, const char *text, int nset, char **set,
                             FILE *err, ddw_config **out)
 {
@@ -909,6 +883,7 @@ ddw_status ddw_config_parse(const char *path, const char *text, int nset, char *
     cfg->run_name = get_str(&p, "run", "name", NULL);
     cfg->seed = (unsigned long long)get_num(&p, "run", "seed");
     cfg->threshold = get_num(&p, "match", "threshold");
+    cfg->keep_edges_above = NAN;
     cfg->prior = get_num(&p, "match", "prior");
     cfg->max_block = (long long)get_num(&p, "block", "max_block_size");
     cfg->deflate = (int)get_num(&p, "output", "deflate");
@@ -1060,6 +1035,13 @@ void ddw_config_destroy(ddw_config **pcfg)
     free(c->run_name);
     free(c);
     *pcfg = NULL;
+}
+
+double ddw_config_edge_floor(const ddw_config *cfg)
+{
+    return !isnan(cfg->keep_edges_above) && cfg->keep_edges_above < cfg->threshold
+               ? cfg->keep_edges_above
+               : cfg->threshold;
 }
 
 double ddw_config_prior_weight(const ddw_config *cfg)

@@ -96,54 +96,6 @@ int ddw_eval_pair_index(int nsources, int s, int t)
 
 /* ---- sorting ------------------------------------------------------------- */
 
-/* Sorts key[0..n) ascending carrying val[] along: stable LSD radix sort on
- * 8-bit digits, skipping digits that are equal in every key. */
-static void radix_sort(uint64_t *key, uint32_t *val, size_t n)
-{
-    if (n < 2)
-        return;
-    size_t(*hist)[256] = ddw_xcalloc(8, sizeof *hist);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = key[i];
-        for (int d = 0; d < 8; d++)
-            hist[d][(k >> (8 * d)) & 255]++;
-    }
-    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
-    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
-    uint64_t *ks = key, *kd = k2;
-    uint32_t *vs = val, *vd = v2;
-    for (int d = 0; d < 8; d++) {
-        size_t *h = hist[d];
-        int sh = 8 * d;
-        if (h[(ks[0] >> sh) & 255] == n)
-            continue;
-        size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = h[b];
-            h[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t pos = h[(ks[i] >> sh) & 255]++;
-            kd[pos] = ks[i];
-            vd[pos] = vs[i];
-        }
-        uint64_t *tk = ks;
-        ks = kd;
-        kd = tk;
-        uint32_t *tv = vs;
-        vs = vd;
-        vd = tv;
-    }
-    if (ks != key) {
-        memcpy(key, ks, n * sizeof *key);
-        memcpy(val, vs, n * sizeof *val);
-    }
-    free(k2);
-    free(v2);
-    free(hist);
-}
-
 /* dense[i] = rank of ids[i] among the distinct values of ids[0..n);
  * returns the number of distinct values. */
 static uint64_t densify(const uint64_t *ids, size_t n, uint32_t *dense)
@@ -153,7 +105,7 @@ static uint64_t densify(const uint64_t *ids, size_t n, uint32_t *dense)
     memcpy(k, ids, n * sizeof *k);
     for (size_t i = 0; i < n; i++)
         v[i] = (uint32_t)i;
-    radix_sort(k, v, n);
+    ddw_radix_sort_u64(k, v, n);
     uint64_t d = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && k[i] != k[i - 1])
@@ -316,8 +268,7 @@ static double ratio(uint64_t num, uint64_t den) { return den ? (double)num / (do
 
 static double f1(double p, double r) { return p + r > 0 ? 2 * p * r / (p + r) : 0.0; }
 
-/* Fills the ratios of m from its counts and the two B-cubed sums. */
-static void finish(ddw_eval_metrics *m, double bprec_sum, double brec_sum)
+void ddw_eval_finish(ddw_eval_metrics *m, double bprec_sum, double brec_sum)
 {
     m->pair_precision = ratio(m->true_positive_pairs, m->found_pairs);
     m->pair_recall = ratio(m->true_positive_pairs, m->true_pairs);
@@ -349,13 +300,13 @@ ddw_status ddw_evaluate_counts(size_t n, const uint64_t *found, const uint64_t *
         key[i] = (uint64_t)fd[i] << bt | td[i];
         src[i] = (uint32_t)source[i];
     }
-    radix_sort(key, src, n);
+    ddw_radix_sort_u64(key, src, n);
     side_scan(key, src, n, bt, S, &fs);
     for (size_t i = 0; i < n; i++) {
         key[i] = (uint64_t)td[i] << bf | fd[i];
         src[i] = (uint32_t)source[i];
     }
-    radix_sort(key, src, n);
+    ddw_radix_sort_u64(key, src, n);
     side_scan(key, src, n, bf, S, &ts);
     free(fd);
     free(td);
@@ -374,7 +325,7 @@ ddw_status ddw_evaluate_counts(size_t n, const uint64_t *found, const uint64_t *
     m->persons_true = ts.all_persons;
     m->found_persons_merged = fs.all_multi;
     m->true_persons_split = ts.all_multi;
-    finish(m, fs.all_bsum, ts.all_bsum);
+    ddw_eval_finish(m, fs.all_bsum, ts.all_bsum);
     for (int s = 0; s < S; s++)
         for (int t = s; t < S; t++) {
             int p = ddw_eval_pair_index(S, s, t);
@@ -388,7 +339,7 @@ ddw_status ddw_evaluate_counts(size_t n, const uint64_t *found, const uint64_t *
                 m->persons_true = ts.persons[p];
                 m->found_persons_merged = fs.multi[p];
                 m->true_persons_split = ts.multi[p];
-                finish(m, fs.bsum[p], ts.bsum[p]);
+                ddw_eval_finish(m, fs.bsum[p], ts.bsum[p]);
                 continue;
             }
             /* persons holding only one of s, t count as they do for it alone */
@@ -398,7 +349,7 @@ ddw_status ddw_evaluate_counts(size_t n, const uint64_t *found, const uint64_t *
             m->persons_true = ts.persons[ps] + ts.persons[pt] - ts.persons[p];
             m->found_persons_merged = fs.multi[ps] + fs.multi[pt] - fs.multi_sub[p] + fs.multi[p];
             m->true_persons_split = ts.multi[ps] + ts.multi[pt] - ts.multi_sub[p] + ts.multi[p];
-            finish(m, fs.bsum[ps] + fs.bsum[pt] - fs.bsub[p] + fs.bsum[p],
+            ddw_eval_finish(m, fs.bsum[ps] + fs.bsum[pt] - fs.bsub[p] + fs.bsum[p],
                    ts.bsum[ps] + ts.bsum[pt] - ts.bsub[p] + ts.bsum[p]);
         }
     side_free(&fs);
@@ -839,8 +790,8 @@ static ddw_status join(const char *label, const truth_rows *t, const ddw_eval_re
                          result_len(rec, i));
         rv[i] = (uint32_t)i;
     }
-    radix_sort(tk, tv, nt);
-    radix_sort(rk, rv, nr);
+    ddw_radix_sort_u64(tk, tv, nt);
+    ddw_radix_sort_u64(rk, rv, nr);
     join_ctx c = {t, rec};
     join_fault *faults = ddw_xcalloc((size_t)rec->nsources * K_N, sizeof *faults);
     join_ent *ent = NULL;
@@ -903,7 +854,7 @@ static uint64_t intern_persons(const truth_rows *t, uint32_t *pid)
         k[i] = ddw_hash64(t->arena + t->off[i] + t->rid_len[i], t->per_len[i], 0x7065);
         v[i] = (uint32_t)i;
     }
-    radix_sort(k, v, n);
+    ddw_radix_sort_u64(k, v, n);
     uint64_t next = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
@@ -966,103 +917,50 @@ fail_parse:
 ddw_status ddw_eval_join_file(const char *path, const ddw_eval_records *rec, FILE *err,
                               uint64_t *truth_id, ddw_eval_join_stats *st)
 {
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
+    char *buf = NULL;
+    size_t len = 0;
+    if (ddw_read_file(path, &buf, &len) != DDW_OK) {
         report(err, "cannot open truth file '%s': %s", path, strerror(errno));
         return DDW_EIO;
     }
-    size_t cap = 1 << 20, len = 0;
-    char *buf = ddw_xmalloc(cap);
-    for (;;) {
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0)
-            break;
-        if (len == cap)
-            buf = ddw_xrealloc(buf, cap *= 2);
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    ddw_status rc = DDW_EIO;
-    if (bad) {
-        report(err, "cannot read truth file '%s'", path);
-        goto done;
-    }
-    rc = ddw_eval_join_text(path, buf, len, rec, err, truth_id, st);
-done:
+    ddw_status rc = ddw_eval_join_text(path, buf, len, rec, err, truth_id, st);
     free(buf);
     return rc;
 }
 
 /* ---- output -------------------------------------------------------------- */
 
-/* A growing NUL-terminated string. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    ddw_xgrow((void **)&b->p, &b->cap, b->len + (size_t)need + 1, 1);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)need + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)need;
-}
-
-/* Appends s as a JSON string literal. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            sb_printf(b, "\\%c", *c);
-        else if (*c < 0x20)
-            sb_printf(b, "\\u%04x", *c);
-        else
-            sb_printf(b, "%c", *c);
-    }
-    sb_printf(b, "\"");
-}
-
-static void sb_metrics(sbuf *b, const ddw_eval_metrics *m, const char *sep)
+static void sb_metrics(ddw_text *b, const ddw_eval_metrics *m, const char *sep)
 {
     for (int k = 0; k < ddw_eval_nfields; k++) {
-        sb_printf(b, "%s\"%s\": ", k ? sep : "", ddw_eval_fields[k].name);
+        ddw_text_printf(b, "%s\"%s\": ", k ? sep : "", ddw_eval_fields[k].name);
         if (ddw_eval_fields[k].is_count)
-            sb_printf(b, "%llu", (unsigned long long)ddw_eval_field_u64(m, k));
+            ddw_text_printf(b, "%llu", (unsigned long long)ddw_eval_field_u64(m, k));
         else
-            sb_printf(b, "%.17g", ddw_eval_field_f64(m, k));
+            ddw_text_printf(b, "%.17g", ddw_eval_field_f64(m, k));
     }
 }
 
 char *ddw_eval_json(const ddw_eval_result *r, const char *const *names)
 {
-    sbuf b = {NULL, 0, 0};
-    sb_printf(&b, "{\n  ");
+    ddw_text b = {NULL, 0, 0};
+    ddw_text_printf(&b, "{\n  ");
     sb_metrics(&b, &r->all, ",\n  ");
-    sb_printf(&b, ",\n  \"by_source_pair\": {");
+    ddw_text_printf(&b, ",\n  \"by_source_pair\": {");
     for (int s = 0; s < r->nsources; s++)
         for (int t = s; t < r->nsources; t++) {
             int p = ddw_eval_pair_index(r->nsources, s, t);
             size_t len = strlen(names[s]) + strlen(names[t]) + 2;
             char *pair = ddw_xmalloc(len);
             snprintf(pair, len, "%s|%s", names[s], names[t]);
-            sb_printf(&b, "%s\n    ", p ? "," : "");
-            sb_json_str(&b, pair);
-            sb_printf(&b, ": {");
+            ddw_text_printf(&b, "%s\n    ", p ? "," : "");
+            ddw_text_json_str(&b, pair);
+            ddw_text_printf(&b, ": {");
             sb_metrics(&b, &r->pair[p], ", ");
-            sb_printf(&b, "}");
+            ddw_text_printf(&b, "}");
             free(pair);
         }
-    sb_printf(&b, "\n  }\n}");
+    ddw_text_printf(&b, "\n  }\n}");
     return b.p;
 }
 

@@ -205,13 +205,6 @@ static void note_rejects(ddw_h5 *h, const result_cols *r, FILE *err)
             goto fail;                                                                          \
     } while (0)
 
-/* Writes a column that rank 0 holds in full. */
-static ddw_status write_small(ddw_h5 *h, const ddw_comm *comm, const char *path, ddw_h5_type t,
-                              uint64_t width, uint64_t n, const void *data)
-{
-    uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
-    return ddw_h5_write(h, path, t, width, n, 1, &zero, &cnt, data);
-}
 
 /*
  * Replaces /evaluation: attributes with the overall figures, truth_path,
@@ -257,9 +250,9 @@ static ddw_status write_evaluation(ddw_h5 *h, const ddw_comm *comm, const ddw_ev
     CHECK(ddw_h5_attr_str(h, "/evaluation", "truth_path", truth_path));
     CHECK(ddw_h5_attr_str(h, "/evaluation", "evaluated_at", when));
     CHECK(ddw_h5_attr_str(h, "/evaluation", "json", json));
-    CHECK(write_small(h, comm, "/evaluation/source_pair", DDW_H5_STR, w, np, pairs));
-    CHECK(write_small(h, comm, "/evaluation/source_a", DDW_H5_I32, 1, np, sa));
-    CHECK(write_small(h, comm, "/evaluation/source_b", DDW_H5_I32, 1, np, sb));
+    CHECK(ddw_h5_write_rank0(h, comm, "/evaluation/source_pair", DDW_H5_STR, w, np, pairs));
+    CHECK(ddw_h5_write_rank0(h, comm, "/evaluation/source_a", DDW_H5_I32, 1, np, sa));
+    CHECK(ddw_h5_write_rank0(h, comm, "/evaluation/source_b", DDW_H5_I32, 1, np, sb));
     for (int k = 0; k < ddw_eval_nfields; k++) {
         char path[128];
         snprintf(path, sizeof path, "/evaluation/%s", ddw_eval_fields[k].name);
@@ -268,9 +261,9 @@ static ddw_status write_evaluation(ddw_h5 *h, const ddw_comm *comm, const ddw_ev
             col[p] = ddw_eval_field_f64(&r->pair[p], k);
         }
         if (ddw_eval_fields[k].is_count)
-            CHECK(write_small(h, comm, path, DDW_H5_I64, 1, np, icol));
+            CHECK(ddw_h5_write_rank0(h, comm, path, DDW_H5_I64, 1, np, icol));
         else
-            CHECK(write_small(h, comm, path, DDW_H5_F64, 1, np, col));
+            CHECK(ddw_h5_write_rank0(h, comm, path, DDW_H5_F64, 1, np, col));
     }
 fail:
     free(pairs);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddw_compare.h"
 #include "ddw_csv.h"
 #include "ddw_norm.h"
 
@@ -128,21 +129,11 @@ static void namelist_free(namelist *l)
 static ddw_status read_list(const char *path, FILE *err, namelist *l, char ***forms)
 {
     char *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    if (ddw_read_file(path, &text, NULL) != DDW_OK) {
         if (err)
             fprintf(err, "ddwlink generate: error: cannot open name list '%s'\n", path);
         return DDW_EIO;
     }
-    size_t cap = 1 << 16, len = 0, got;
-    text = ddw_xmalloc(cap);
-    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len - 1 == 0)
-            text = ddw_xrealloc(text, cap *= 2);
-    }
-    fclose(f);
-    text[len] = '\0';
     memset(l, 0, sizeof *l);
     size_t lcap = 0;
     int line = 0;
@@ -281,13 +272,6 @@ static const char *nick_forms(const ddw_gen_names *n, const char *name)
 
 /* ---- PNC IDs -------------------------------------------------------------- */
 
-char ddw_gen_pnc_check(unsigned yy, unsigned long serial)
-{
-    static const char letters[] = "ZABCDEFGHJKLMNPQRTUVWXY";
-    unsigned long long v = (unsigned long long)(yy % 100) * 10000000ULL + serial % 10000000UL;
-    return letters[v % 23];
-}
-
 int ddw_gen_pnc_valid(const char *s)
 {
     if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != '/')
@@ -303,7 +287,7 @@ int ddw_gen_pnc_valid(const char *s)
     }
     if (nd < 1 || nd > 7 || q[0] == '\0' || q[1] != '\0')
         return 0;
-    return q[0] == ddw_gen_pnc_check(yy, serial);
+    return q[0] == ddw_compare_pnc_letter(yy, serial);
 }
 
 /* ---- persons ---------------------------------------------------------- */
@@ -722,7 +706,7 @@ static void make_record(ectx *c, const person *q, int32_t day, int has_pnc_col, 
     }
     if (has_pnc_col && q->has_pnc && rbern(r, p->src[c->src].pnc_present))
         snprintf(rec->pnc, sizeof rec->pnc, "%02u/%lu%c", q->pnc_yy, q->pnc_serial,
-                 ddw_gen_pnc_check(q->pnc_yy, q->pnc_serial));
+                 ddw_compare_pnc_letter(q->pnc_yy, q->pnc_serial));
     /* names */
     const char *forms = nick_forms(nm, rec->fn);
     if (forms && trial(c, DDW_GE_NICKNAME, p->nickname)) {
@@ -828,7 +812,7 @@ typedef struct {
     sbuf sb[DDW_GS_N + 2];
 } writer;
 
-static void common_fields(writer *w, const ddw_gen_params *p, int src, const grec *rec,
+static void common_fields(const ddw_gen_params *p, int src, const grec *rec,
                           sbuf *s, int initials)
 {
     int title = strcmp(p->src[src].name_case, "title") == 0;
@@ -848,7 +832,6 @@ static void common_fields(writer *w, const ddw_gen_params *p, int src, const gre
         sb_date(s, rec->dob, p->src[src].dob_format);
     sb_ch(s, ',');
     sb_field(s, p->src[src].sex_code[rec->sex]);
-    (void)w;
 }
 
 static void truth_row(writer *w, int src, const char *id, uint64_t who, const uint8_t *err)
@@ -930,7 +913,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
             sbuf *s = &w->sb[DDW_GS_NDTMS];
             sb_str(s, id);
             sb_ch(s, ',');
-            common_fields(w, p, DDW_GS_NDTMS, &rec, s, 1);
+            common_fields(p, DDW_GS_NDTMS, &rec, s, 1);
             sb_ch(s, ',');
             if (rec.area >= 0)
                 sb_field(s, p->areas.label[rec.area]);
@@ -972,7 +955,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
                 sbuf *s = &w->sb[DDW_GS_DIP];
                 sb_str(s, id);
                 sb_ch(s, ',');
-                common_fields(w, p, DDW_GS_DIP, &rec, s, 0);
+                common_fields(p, DDW_GS_DIP, &rec, s, 0);
                 sb_ch(s, ',');
                 sb_str(s, rec.pnc);
                 sb_ch(s, ',');
@@ -1018,7 +1001,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
                 sbuf *s = &w->sb[DDW_GS_TESTS];
                 sb_str(s, id);
                 sb_ch(s, ',');
-                common_fields(w, p, DDW_GS_TESTS, &rec, s, 0);
+                common_fields(p, DDW_GS_TESTS, &rec, s, 0);
                 sb_ch(s, ',');
                 sb_str(s, rec.pnc);
                 sb_ch(s, ',');
@@ -1042,7 +1025,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
                 sbuf *s = &w->sb[DDW_GS_OASYS];
                 sb_str(s, id);
                 sb_ch(s, ',');
-                common_fields(w, p, DDW_GS_OASYS, &rec, s, 0);
+                common_fields(p, DDW_GS_OASYS, &rec, s, 0);
                 sb_ch(s, ',');
                 sb_str(s, rec.pnc);
                 sb_ch(s, ',');
@@ -1067,7 +1050,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
                 sb_ch(s, ',');
                 sb_str(s, rec.pnc);
                 sb_ch(s, ',');
-                common_fields(w, p, DDW_GS_PNC, &rec, s, 0);
+                common_fields(p, DDW_GS_PNC, &rec, s, 0);
                 sb_ch(s, ',');
                 sb_date(s, t, p->src[DDW_GS_PNC].date_format);
                 sb_ch(s, ',');
@@ -1136,7 +1119,7 @@ static void gen_person(const ddw_gen_params *p, const ddw_gen_names *nm, uint64_
         if (q.has_pnc) {
             char t[16];
             snprintf(t, sizeof t, "%02u/%lu%c", q.pnc_yy, q.pnc_serial,
-                     ddw_gen_pnc_check(q.pnc_yy, q.pnc_serial));
+                     ddw_compare_pnc_letter(q.pnc_yy, q.pnc_serial));
             sb_str(s, t);
         }
         sb_ch(s, ',');

@@ -116,22 +116,6 @@ static int parse_args(int argc, char **argv, gen_args *a, int rank)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char *p = ddw_xstrdup(path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -140,7 +124,47 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* Strips the date tokens down to what `ddwlink link` expects (same syntax). */
+/*
+ * The [source.*] sections of a config that reads the generated files: the
+ * ID column is the first column of each file's header; full adds the area,
+ * PNC ID, event date and pass-through columns (the attributor needs only
+ * names, dob and sex).
+ */
+static void write_sources(FILE *f, const ddw_gen_params *p, const char *absdir, int full)
+{
+    static const char *const datecol[DDW_GS_N] = {"triage_date", "contact_date", "test_date",
+                                                  "assessment_date", "offence_date",
+                                                  "start_date"};
+    static const char *const keep[DDW_GS_N] = {"drug_group", "setting", "result",
+                                               "setting", "trigger", ""};
+    for (int s = 0; s < DDW_GS_N; s++) {
+        const ddw_gen_source_params *sp = &p->src[s];
+        const char *h = ddw_gen_header(s);
+        fprintf(f, "[source.%s]\npath = %s/%s\nid_column = %.*s\n", ddw_gen_source_names[s],
+                absdir, sp->file, (int)strcspn(h, ","), h);
+        if (s == DDW_GS_NDTMS)
+            fprintf(f, "forename_initial = forename_initial\nsurname_initial = surname_initial\n");
+        else
+            fprintf(f, "forename = forename\nsurname = surname\n");
+        fprintf(f, "dob = dob\ndob_format = %s\n", sp->dob_format);
+        if (s != DDW_GS_PPO) /* the PPO list holds no sex */
+            fprintf(f, "sex = sex\nsex_codes = %s=M, %s=F, %s=\n", sp->sex_code[0],
+                    sp->sex_code[1], sp->sex_code[2]);
+        if (full) {
+            if (s == DDW_GS_NDTMS || s == DDW_GS_DIP)
+                fprintf(f, "area = dat\n");
+            if (s != DDW_GS_NDTMS)
+                fprintf(f, "pnc_id = pnc_id\n");
+            fprintf(f, "event_date = %s\nevent_date_format = %s\n", datecol[s],
+                    sp->date_format);
+            if (keep[s][0])
+                fprintf(f, "keep = %s\n", keep[s]);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* link.ini: a config that links the generated files and trains its own model. */
 static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
                            const uint64_t *records, uint64_t true_pairs, uint64_t persons,
                            uint64_t seed)
@@ -162,34 +186,7 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
             "[output]\ndeflate = 1\n\n",
             (unsigned long long)persons, (unsigned long long)seed, absdir,
             (unsigned long long)true_pairs, all_pairs, absdir, (unsigned long long)seed);
-    static const char *const idcol[DDW_GS_N] = {"client_ref", "form_id", "test_id",
-                                                "assessment_id", "record_id", "ppo_id"};
-    static const char *const datecol[DDW_GS_N] = {"triage_date", "contact_date", "test_date",
-                                                  "assessment_date", "offence_date",
-                                                  "start_date"};
-    for (int s = 0; s < DDW_GS_N; s++) {
-        const ddw_gen_source_params *sp = &p->src[s];
-        fprintf(f, "[source.%s]\npath = %s/%s\nid_column = %s\n", ddw_gen_source_names[s],
-                absdir, sp->file, idcol[s]);
-        if (s == DDW_GS_NDTMS)
-            fprintf(f, "forename_initial = forename_initial\nsurname_initial = surname_initial\n");
-        else
-            fprintf(f, "forename = forename\nsurname = surname\n");
-        fprintf(f, "dob = dob\ndob_format = %s\n", sp->dob_format);
-        if (s != DDW_GS_PPO) /* the PPO list holds no sex */
-            fprintf(f, "sex = sex\nsex_codes = %s=M, %s=F, %s=\n", sp->sex_code[0],
-                    sp->sex_code[1], sp->sex_code[2]);
-        if (s == DDW_GS_NDTMS || s == DDW_GS_DIP)
-            fprintf(f, "area = dat\n");
-        if (s != DDW_GS_NDTMS)
-            fprintf(f, "pnc_id = pnc_id\n");
-        fprintf(f, "event_date = %s\nevent_date_format = %s\n", datecol[s], sp->date_format);
-        static const char *const keep[DDW_GS_N] = {"drug_group", "setting", "result",
-                                                   "setting", "trigger", ""};
-        if (keep[s][0])
-            fprintf(f, "keep = %s\n", keep[s]);
-        fprintf(f, "\n");
-    }
+    write_sources(f, p, absdir, 1);
     fprintf(f,
             "; ---- blocking: a pair is scored if it shares any pass's key ----\n"
             "[blocking.dob_initials]\nkey = exact(dob), initials()\n\n"
@@ -228,22 +225,7 @@ static void write_attributor_ini(FILE *f, const ddw_gen_params *p, const char *a
             "[run]\nname = attributor\n\n[match]\nthreshold = -200\nprior = 0.5\n\n"
             "[train]\nenabled = no\n\n[cluster]\nrefine = none\n\n[block]\nmax_block_size = 1000\n\n",
             absdir);
-    static const char *const idcol[DDW_GS_N] = {"client_ref", "form_id", "test_id",
-                                                "assessment_id", "record_id", "ppo_id"};
-    for (int s = 0; s < DDW_GS_N; s++) {
-        const ddw_gen_source_params *sp = &p->src[s];
-        fprintf(f, "[source.%s]\npath = %s/%s\nid_column = %s\n", ddw_gen_source_names[s],
-                absdir, sp->file, idcol[s]);
-        if (s == DDW_GS_NDTMS)
-            fprintf(f, "forename_initial = forename_initial\nsurname_initial = surname_initial\n");
-        else
-            fprintf(f, "forename = forename\nsurname = surname\n");
-        fprintf(f, "dob = dob\ndob_format = %s\n", sp->dob_format);
-        if (s != DDW_GS_PPO)
-            fprintf(f, "sex = sex\nsex_codes = %s=M, %s=F, %s=\n", sp->sex_code[0],
-                    sp->sex_code[1], sp->sex_code[2]);
-        fprintf(f, "\n");
-    }
+    write_sources(f, p, absdir, 0);
     fprintf(f, "[blocking.attributor]\nkey = initials(), exact(dob), exact(sex)\n\n"
                "; weight 0: the score is the prior alone, above the threshold for every pair\n"
                "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
@@ -336,23 +318,10 @@ int ddw_generate_cli(const ddw_comm *comm, int argc, char **argv)
     /* parameters: read on rank 0, parsed everywhere */
     char *text = NULL;
     int rc = DDW_OK;
-    if (me == 0) {
-        FILE *f = fopen(a.config, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "ddwlink generate: error: cannot read config '%s': %s\n", a.config,
-                    strerror(errno));
-            rc = DDW_ECONFIG;
-        } else {
-            size_t cap = 1 << 14, len = 0, got;
-            text = ddw_xmalloc(cap);
-            while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
-                len += got;
-                if (cap - len - 1 == 0)
-                    text = ddw_xrealloc(text, cap *= 2);
-            }
-            text[len] = '\0';
-            fclose(f);
-        }
+    if (me == 0 && ddw_read_file(a.config, &text, NULL) != DDW_OK) {
+        fprintf(stderr, "ddwlink generate: error: cannot read config '%s': %s\n", a.config,
+                strerror(errno));
+        rc = DDW_ECONFIG;
     }
     if (ddw_comm_agree(comm, rc) != DDW_OK)
         return EXIT_USAGE;
@@ -366,7 +335,7 @@ int ddw_generate_cli(const ddw_comm *comm, int argc, char **argv)
     }
     ddw_gen_names *names = NULL;
     rc = ddw_gen_names_load(p, err, &names);
-    if (rc == DDW_OK && me == 0 && (mkdir_p(a.out) != 0 || access(a.out, W_OK) != 0)) {
+    if (rc == DDW_OK && me == 0 && (ddw_mkdir_p(a.out) != 0 || access(a.out, W_OK) != 0)) {
         fprintf(stderr, "ddwlink generate: error: output directory '%s' cannot be created: %s\n",
                 a.out, strerror(errno));
         rc = DDW_EIO;

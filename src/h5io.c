@@ -162,6 +162,13 @@ ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t 
     return write_column(f, path, type, width, 0, nglobal, nseg, seg_off, seg_n, data);
 }
 
+ddw_status ddw_h5_write_rank0(ddw_h5 *f, const ddw_comm *comm, const char *path,
+                              ddw_h5_type type, uint64_t width, uint64_t n, const void *data)
+{
+    uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
+    return ddw_h5_write(f, path, type, width, n, 1, &zero, &cnt, data);
+}
+
 ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
                                uint64_t nglobal, int nseg, const uint64_t *seg_off,
                                const uint64_t *seg_n, const void *data)

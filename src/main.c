@@ -144,22 +144,6 @@ static int parse_link_args(int argc, char **argv, link_args *a, int rank)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char *p = ddw_xstrdup(path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
 
 
 static char *slurm_provenance(void)
@@ -182,7 +166,7 @@ static ddw_status load_config(const ddw_comm *comm, const link_args *a, ddw_conf
     int me = ddw_comm_rank(comm);
     char *text = NULL;
     int rc = DDW_OK;
-    if (me == 0 && ddw_config_read_file(a->config, &text) != DDW_OK) {
+    if (me == 0 && ddw_read_file(a->config, &text, NULL) != DDW_OK) {
         fprintf(stderr, "ddwlink: error: cannot read config file '%s': %s\n", a->config,
                 strerror(errno));
         rc = DDW_ECONFIG;
@@ -195,7 +179,7 @@ static ddw_status load_config(const ddw_comm *comm, const link_args *a, ddw_conf
     char **set = a->set, **msets = NULL;
     if (a->model) {
         char *mtext = NULL;
-        if (me == 0 && ddw_config_read_file(a->model, &mtext) != DDW_OK) {
+        if (me == 0 && ddw_read_file(a->model, &mtext, NULL) != DDW_OK) {
             fprintf(stderr, "ddwlink: error: cannot read model file '%s': %s\n", a->model,
                     strerror(errno));
             rc = DDW_ECONFIG;
@@ -232,7 +216,7 @@ static ddw_status load_config(const ddw_comm *comm, const link_args *a, ddw_conf
 static ddw_status prepare_outdir(const ddw_comm *comm, const char *dir)
 {
     int rc = DDW_OK;
-    if (ddw_comm_rank(comm) == 0 && (mkdir_p(dir) != 0 || access(dir, W_OK) != 0)) {
+    if (ddw_comm_rank(comm) == 0 && (ddw_mkdir_p(dir) != 0 || access(dir, W_OK) != 0)) {
         fprintf(stderr, "ddwlink: error: output directory '%s' cannot be created or written: %s\n",
                 dir, strerror(errno));
         rc = DDW_EIO;
@@ -286,8 +270,9 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
  * along their weakest edges; person[] is updated in place.  Collective.
  */
 static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *r,
-                                 size_t ne, const uint64_t *ea, const uint64_t *eb,
-                                 const double *ew, uint64_t *person, ddw_refine_stats *rs)
+                                 const uint64_t *pnc_key, size_t ne, const uint64_t *ea,
+                                 const uint64_t *eb, const double *ew, uint64_t *person,
+                                 ddw_refine_stats *rs)
 {
     ddw_refine_opts o = {1, cfg->refine == DDW_REFINE_PNC_DOB};
     ddw_refine_rec *rec = ddw_xcalloc(r->n ? r->n : 1, sizeof *rec);
@@ -295,11 +280,8 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
         rec[i].key = r->key[i];
         rec[i].person = person[i];
         rec[i].dob = DDW_REFINE_DOB_NONE;
-        if (r->f[DDW_F_PNC_ID] && r->f[DDW_F_PNC_ID][i].h) {
-            const ddw_fval *v = &r->f[DDW_F_PNC_ID][i];
-            rec[i].pnc = v->h;
-            rec[i].pnc_valid = ddw_compare_pnc_valid(ddw_recs_text(r, v), v->len);
-        }
+        rec[i].pnc = pnc_key[i];
+        rec[i].pnc_valid = pnc_key[i] != 0;
         if (r->f[DDW_F_DOB] && r->f[DDW_F_DOB][i].h)
             rec[i].dob = r->f[DDW_F_DOB][i].date;
     }
@@ -429,13 +411,12 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
      * persons still come from the pairs at or above match.threshold */
     ddw_edges edges;
     ddw_score_stats ss;
-    double link_threshold = cfg->threshold;
-    double kept_above = a.keep_set && a.keep_above < link_threshold ? a.keep_above : link_threshold;
-    cfg->threshold = kept_above;
+    if (a.keep_set)
+        cfg->keep_edges_above = a.keep_above;
+    double link_threshold = cfg->threshold, kept_above = ddw_config_edge_floor(cfg);
     ddw_timer_start(&t, DDW_T_SCORE);
     rc = (ddw_status)ddw_comm_agree(comm, rc == DDW_OK ? ddw_score_run(cfg, &blk, &edges, &ss)
                                                        : rc);
-    cfg->threshold = link_threshold;
     ddw_timer_stop(&t, DDW_T_SCORE);
     progress(me, &t, DDW_T_SCORE);
     ddw_block_free(&blk);
@@ -446,6 +427,9 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     }
 
     uint64_t *person = ddw_xmalloc((home.recs.n ? home.recs.n : 1) * sizeof *person);
+    /* the identity refine splits on and the result records (/records/pnc_key) */
+    uint64_t *pnc_key = ddw_xmalloc((home.recs.n ? home.recs.n : 1) * sizeof *pnc_key);
+    ddw_compare_pnc_keys(&home.recs, pnc_key);
     ddw_cluster_stats cs;
     ddw_timer_start(&t, DDW_T_CLUSTER);
     uint64_t *ca = edges.a, *cb = edges.b;
@@ -467,7 +451,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_refine_stats rs;
     memset(&rs, 0, sizeof rs);
     if (cfg->refine != DDW_REFINE_NONE)
-        rc = refine_persons(cfg, comm, &home.recs, cn, ca, cb, cw, person, &rs);
+        rc = refine_persons(cfg, comm, &home.recs, pnc_key, cn, ca, cb, cw, person, &rs);
     if (ca != edges.a) {
         free(ca);
         free(cb);
@@ -479,6 +463,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
                 fprintf(stderr, "ddwlink: error: refining clusters failed: %s\n",
                         ddw_strerror(rc));
             free(person);
+            free(pnc_key);
             ddw_edges_free(&edges);
             goto fail_ingest;
         }
@@ -527,10 +512,11 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
                            model_source, tinfo.log ? tinfo.log : "", model_ini, kept_above};
     ddw_write_stats ws;
     ddw_timer_start(&t, DDW_T_WRITE);
-    rc = ddw_write_run(cfg, comm, &plan, &home, person, &edges, &meta, dir, &ws);
+    rc = ddw_write_run(cfg, comm, &plan, &home, person, pnc_key, &edges, &meta, dir, &ws);
     ddw_timer_stop(&t, DDW_T_WRITE);
     free(slurm);
     free(person);
+    free(pnc_key);
     free(tinfo.log);
     free(model_ini);
     ddw_edges_free(&edges);

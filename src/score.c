@@ -57,6 +57,7 @@ typedef struct {
     const ddw_blocks *blk;
     double w[DDW_MAX_COMPARE][DDW_MAX_LEVELS + 1];
     double prior;
+    double floor; /* pairs at or above this weight are kept as edges */
     /* term frequency: exact agreement weighs lm0 + min(tfw of the value, tfcap) */
     const float *tfw[DDW_MAX_COMPARE];
     double lm0[DDW_MAX_COMPARE], tfcap[DDW_MAX_COMPARE];
@@ -67,6 +68,7 @@ static void ctx_init(score_ctx *x, const ddw_config *cfg, const ddw_blocks *blk)
     x->cfg = cfg;
     x->blk = blk;
     x->prior = ddw_config_prior_weight(cfg);
+    x->floor = ddw_config_edge_floor(cfg);
     ddw_score_weights(cfg, x->w);
     for (int c = 0; c < cfg->ncompare; c++) {
         const ddw_compare_cfg *cc = &cfg->compare[c];
@@ -103,7 +105,7 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
         lv[c] = (uint8_t)l;
         w += level_weight(x, c, l, i);
     }
-    if (w >= cfg->threshold) {
+    if (w >= x->floor) {
         size_t k = e->n++;
         uint64_t ka = blk->recs.key[i], kb = blk->recs.key[j];
         e->a[k] = ka < kb ? ka : kb;

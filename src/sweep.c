@@ -260,54 +260,6 @@ void ddw_sweep_grid_free(ddw_sweep_grid *g)
 
 /* ---- sorting the edges ---------------------------------------------------- */
 
-/* Sorts key[0..n) ascending carrying val[] along: stable LSD radix sort on
- * 8-bit digits, skipping digits that are equal in every key. */
-static void radix_sort(uint64_t *key, uint32_t *val, size_t n)
-{
-    if (n < 2)
-        return;
-    size_t(*hist)[256] = ddw_xcalloc(8, sizeof *hist);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = key[i];
-        for (int d = 0; d < 8; d++)
-            hist[d][(k >> (8 * d)) & 255]++;
-    }
-    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
-    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
-    uint64_t *ks = key, *kd = k2;
-    uint32_t *vs = val, *vd = v2;
-    for (int d = 0; d < 8; d++) {
-        size_t *h = hist[d];
-        int sh = 8 * d;
-        if (h[(ks[0] >> sh) & 255] == n)
-            continue;
-        size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = h[b];
-            h[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t pos = h[(ks[i] >> sh) & 255]++;
-            kd[pos] = ks[i];
-            vd[pos] = vs[i];
-        }
-        uint64_t *tk = ks;
-        ks = kd;
-        kd = tk;
-        uint32_t *tv = vs;
-        vs = vd;
-        vd = tv;
-    }
-    if (ks != key) {
-        memcpy(key, ks, n * sizeof *key);
-        memcpy(val, vs, n * sizeof *val);
-    }
-    free(k2);
-    free(v2);
-    free(hist);
-}
-
 /* A key that sorts ascending as w sorts descending (-0 as +0; no NaN here). */
 static uint64_t weight_desc_key(double w)
 {
@@ -469,10 +421,10 @@ static ddw_status sort_edges(const ddw_sweep_input *in, double tmin, sorted_edge
             by_ab = 0;
     }
     if (!by_ab)
-        radix_sort(sk, perm, m);
+        ddw_radix_sort_u64(sk, perm, m);
     for (size_t e = 0; e < m; e++)
         sk[e] = weight_desc_key(in->weight[idx[perm[e]]]);
-    radix_sort(sk, perm, m); /* stable: ties keep the (a, b) order */
+    ddw_radix_sort_u64(sk, perm, m); /* stable: ties keep the (a, b) order */
     free(sk);
     out->m = m;
     out->ia = ddw_xmalloc((m ? m : 1) * sizeof *out->ia);
@@ -755,10 +707,6 @@ static void apply_edge(sweep_state *s, uint32_t ia, uint32_t ib)
     s->dirty = 1;
 }
 
-static double ratio(uint64_t num, uint64_t den) { return den ? (double)num / (double)den : 1.0; }
-
-static double f1(double p, double r) { return p + r > 0 ? 2 * p * r / (p + r) : 0.0; }
-
 /* The figures now, as ddw_evaluate_counts computes them (same sums, same order). */
 static void figures(sweep_state *s, ddw_eval_metrics *m)
 {
@@ -784,12 +732,7 @@ static void figures(sweep_state *s, ddw_eval_metrics *m)
     m->true_pairs = s->true_pairs;
     m->found_pairs = s->found_pairs;
     m->true_positive_pairs = s->tp;
-    m->pair_precision = ratio(m->true_positive_pairs, m->found_pairs);
-    m->pair_recall = ratio(m->true_positive_pairs, m->true_pairs);
-    m->pair_f1 = f1(m->pair_precision, m->pair_recall);
-    m->bcubed_precision = m->records ? s->bprec / (double)m->records : 1.0;
-    m->bcubed_recall = m->records ? s->brec / (double)m->records : 1.0;
-    m->bcubed_f1 = f1(m->bcubed_precision, m->bcubed_recall);
+    ddw_eval_finish(m, s->bprec, s->brec);
 }
 
 /* Everything ddw_sweep_run promises to reject, before any work. */
@@ -893,79 +836,43 @@ void ddw_sweep_fmt_double(char buf[32], double v)
 
 /* ---- output ------------------------------------------------------------------- */
 
-/* A growing NUL-terminated string. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    ddw_xgrow((void **)&b->p, &b->cap, b->len + (size_t)need + 1, 1);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)need + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)need;
-}
-
-/* Appends s as a JSON string literal. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            sb_printf(b, "\\%c", *c);
-        else if (*c < 0x20)
-            sb_printf(b, "\\u%04x", *c);
-        else
-            sb_printf(b, "%c", *c);
-    }
-    sb_printf(b, "\"");
-}
-
-static void sb_point(sbuf *b, const ddw_sweep_point *p, int with_truth)
+static void sb_point(ddw_text *b, const ddw_sweep_point *p, int with_truth)
 {
     char th[32];
     ddw_sweep_fmt_double(th, p->threshold);
-    sb_printf(b, "{\"threshold\": %s, \"persons\": %llu, \"edges\": %llu, \"edges_skipped\": %llu, "
+    ddw_text_printf(b, "{\"threshold\": %s, \"persons\": %llu, \"edges\": %llu, \"edges_skipped\": %llu, "
                  "\"largest_cluster\": %llu", th, (unsigned long long)p->persons,
               (unsigned long long)p->edges, (unsigned long long)p->edges_skipped,
               (unsigned long long)p->largest_cluster);
     for (int k = 0; with_truth && k < ddw_eval_nfields; k++) {
-        sb_printf(b, ", \"%s\": ", ddw_eval_fields[k].name);
+        ddw_text_printf(b, ", \"%s\": ", ddw_eval_fields[k].name);
         if (ddw_eval_fields[k].is_count)
-            sb_printf(b, "%llu", (unsigned long long)ddw_eval_field_u64(&p->eval, k));
+            ddw_text_printf(b, "%llu", (unsigned long long)ddw_eval_field_u64(&p->eval, k));
         else
-            sb_printf(b, "%.17g", ddw_eval_field_f64(&p->eval, k));
+            ddw_text_printf(b, "%.17g", ddw_eval_field_f64(&p->eval, k));
     }
-    sb_printf(b, "}");
+    ddw_text_printf(b, "}");
 }
 
 char *ddw_sweep_json(const ddw_sweep_info *info, const ddw_sweep_point *p, size_t npoints)
 {
     int with_truth = info->truth != NULL;
-    sbuf b = {NULL, 0, 0};
-    sb_printf(&b, "{\n  \"result\": ");
-    sb_json_str(&b, info->result);
-    sb_printf(&b, ",\n  \"refine\": ");
-    sb_json_str(&b, info->refine);
-    sb_printf(&b, ",\n  \"grid\": [");
+    ddw_text b = {NULL, 0, 0};
+    ddw_text_printf(&b, "{\n  \"result\": ");
+    ddw_text_json_str(&b, info->result);
+    ddw_text_printf(&b, ",\n  \"refine\": ");
+    ddw_text_json_str(&b, info->refine);
+    ddw_text_printf(&b, ",\n  \"grid\": [");
     for (size_t g = 0; g < npoints; g++) {
-        sb_printf(&b, "%s\n    ", g ? "," : "");
+        ddw_text_printf(&b, "%s\n    ", g ? "," : "");
         sb_point(&b, &p[g], with_truth);
     }
-    sb_printf(&b, "\n  ]");
+    ddw_text_printf(&b, "\n  ]");
     if (with_truth && npoints > 0) {
-        sb_printf(&b, ",\n  \"best\": ");
+        ddw_text_printf(&b, ",\n  \"best\": ");
         sb_point(&b, &p[ddw_sweep_best(p, npoints)], 1);
     }
-    sb_printf(&b, "\n}");
+    ddw_text_printf(&b, "\n}");
     return b.p;
 }
 

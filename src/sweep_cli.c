@@ -290,13 +290,6 @@ static ddw_status join_truth(const char *truth, const result_cols *r, FILE *err,
             goto fail;                                                                          \
     } while (0)
 
-/* Writes a column that rank 0 holds in full. */
-static ddw_status write_small(ddw_h5 *h, const ddw_comm *comm, const char *path, ddw_h5_type t,
-                              uint64_t n, const void *data)
-{
-    uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
-    return ddw_h5_write(h, path, t, 1, n, 1, &zero, &cnt, data);
-}
 
 /*
  * Replaces /sweep: attributes truth_path ("" without a truth), swept_at and
@@ -320,7 +313,7 @@ static ddw_status write_sweep(ddw_h5 *h, const ddw_comm *comm, const ddw_sweep_p
     CHECK(ddw_h5_attr_str(h, "/sweep", "json", json));
     for (size_t g = 0; g < np; g++)
         col[g] = p[g].threshold;
-    CHECK(write_small(h, comm, "/sweep/threshold", DDW_H5_F64, np, col));
+    CHECK(ddw_h5_write_rank0(h, comm, "/sweep/threshold", DDW_H5_F64, 1, np, col));
     static const char *const counts[] = {"persons", "edges", "edges_skipped", "largest_cluster"};
     for (int c = 0; c < 4; c++) {
         for (size_t g = 0; g < np; g++) {
@@ -330,7 +323,7 @@ static ddw_status write_sweep(ddw_h5 *h, const ddw_comm *comm, const ddw_sweep_p
         }
         char path[64];
         snprintf(path, sizeof path, "/sweep/%s", counts[c]);
-        CHECK(write_small(h, comm, path, DDW_H5_I64, np, icol));
+        CHECK(ddw_h5_write_rank0(h, comm, path, DDW_H5_I64, 1, np, icol));
     }
     for (int k = 0; truth_path && k < ddw_eval_nfields; k++) {
         char path[128];
@@ -340,9 +333,9 @@ static ddw_status write_sweep(ddw_h5 *h, const ddw_comm *comm, const ddw_sweep_p
             col[g] = ddw_eval_field_f64(&p[g].eval, k);
         }
         if (ddw_eval_fields[k].is_count)
-            CHECK(write_small(h, comm, path, DDW_H5_I64, np, icol));
+            CHECK(ddw_h5_write_rank0(h, comm, path, DDW_H5_I64, 1, np, icol));
         else
-            CHECK(write_small(h, comm, path, DDW_H5_F64, np, col));
+            CHECK(ddw_h5_write_rank0(h, comm, path, DDW_H5_F64, 1, np, col));
     }
 fail:
     free(col);

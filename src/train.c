@@ -76,13 +76,9 @@ static void reduce_hist(const ddw_comm *comm, const ddw_est_hist *h, uint64_t **
     *n = ddw_est_canonical(*codes, *counts, na);
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void tprintf(text *t, FILE *logfp, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void tprintf(text *t, FILE *logfp, const char *fmt, ...)
+/* One log line: kept in t, and echoed to logfp when not NULL. */
+static void tprintf(ddw_text *t, FILE *logfp, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void tprintf(ddw_text *t, FILE *logfp, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -91,10 +87,7 @@ static void tprintf(text *t, FILE *logfp, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    size_t l = strlen(line);
-    ddw_xgrow((void **)&t->p, &t->cap, t->len + l + 1, 1);
-    memcpy(t->p + t->len, line, l + 1);
-    t->len += l;
+    ddw_text_printf(t, "%s", line);
     if (logfp)
         fputs(line, logfp);
 }
@@ -110,7 +103,7 @@ ddw_status ddw_train_run(ddw_config *cfg, const ddw_comm *comm, const ddw_blocks
     int nlev[DDW_MAX_COMPARE];
     for (int c = 0; c < ncomp; c++)
         nlev[c] = cfg->compare[c].nlevels + 1;
-    text t = {0};
+    ddw_text t = {0};
 
     /* how many blocked pairs there are, to sample about train_pairs of them */
     uint64_t cand = 0;

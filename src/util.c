@@ -9,8 +9,12 @@
  */
 #include "ddw.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *ddw_strerror(int status)
@@ -124,4 +128,126 @@ void ddw_utc_now(char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Sorts key[0..n) ascending carrying val[] along: stable LSD radix sort on
+ * 8-bit digits, skipping digits that are equal in every key. */
+void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t(*hist)[256] = ddw_xcalloc(8, sizeof *hist);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = key[i];
+        for (int d = 0; d < 8; d++)
+            hist[d][(k >> (8 * d)) & 255]++;
+    }
+    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
+    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
+    uint64_t *ks = key, *kd = k2;
+    uint32_t *vs = val, *vd = v2;
+    for (int d = 0; d < 8; d++) {
+        size_t *h = hist[d];
+        int sh = 8 * d;
+        if (h[(ks[0] >> sh) & 255] == n)
+            continue;
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = h[b];
+            h[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t pos = h[(ks[i] >> sh) & 255]++;
+            kd[pos] = ks[i];
+            vd[pos] = vs[i];
+        }
+        uint64_t *tk = ks;
+        ks = kd;
+        kd = tk;
+        uint32_t *tv = vs;
+        vs = vd;
+        vd = tv;
+    }
+    if (ks != key) {
+        memcpy(key, ks, n * sizeof *key);
+        memcpy(val, vs, n * sizeof *val);
+    }
+    free(k2);
+    free(v2);
+    free(hist);
+}
+
+void ddw_text_printf(ddw_text *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ddw_xgrow((void **)&b->p, &b->cap, b->len + (size_t)need + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)need + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)need;
+}
+
+void ddw_text_json_str(ddw_text *b, const char *s)
+{
+    ddw_text_printf(b, "\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            ddw_text_printf(b, "\\%c", *c);
+        else if (*c < 0x20)
+            ddw_text_printf(b, "\\u%04x", *c);
+        else
+            ddw_text_printf(b, "%c", *c);
+    }
+    ddw_text_printf(b, "\"");
+}
+
+ddw_status ddw_read_file(const char *path, char **text, size_t *len)
+{
+    *text = NULL;
+    if (len)
+        *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return DDW_EIO;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = ddw_xmalloc(cap);
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0)
+            buf = ddw_xrealloc(buf, cap *= 2);
+    }
+    int bad = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        errno = saved;
+        return DDW_EIO;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    if (len)
+        *len = n;
+    return DDW_OK;
+}
+
+int ddw_mkdir_p(const char *path)
+{
+    char *p = ddw_xstrdup(path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                free(p);
+                return -1;
+            }
+            *s = '/';
+        }
+    int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
 }

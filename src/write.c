@@ -126,7 +126,7 @@ static uint64_t global_max(const ddw_comm *comm, uint64_t v)
 
 static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *comm,
                                 const ddw_ingest_plan *plan, const ddw_ingest_out *home,
-                                const uint64_t *person)
+                                const uint64_t *person, const uint64_t *pnc_key)
 {
     ddw_status rc = DDW_OK;
     int S = cfg->nsources;
@@ -135,7 +135,6 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     uint64_t total = seg_offsets(comm, S, home->seg_count, off);
     int32_t *src = ddw_xmalloc((n ? n : 1) * sizeof *src);
     int64_t *row = ddw_xmalloc((n ? n : 1) * sizeof *row);
-    uint64_t *pk = NULL;
     char *col = NULL;
     for (size_t i = 0; i < n; i++) {
         src[i] = DDW_KEY_SOURCE(home->recs.key[i]);
@@ -147,13 +146,7 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     CHECK(ddw_h5_write(h, "/records/source", DDW_H5_I32, 1, total, S, off, cnt, src));
     CHECK(ddw_h5_write(h, "/records/row", DDW_H5_I64, 1, total, S, off, cnt, row));
     CHECK(ddw_h5_write(h, "/records/person_id", DDW_H5_U64, 1, total, S, off, cnt, person));
-    /* the identity cluster.refine and sweep use: a valid PNC ID's hash, else 0 */
-    pk = ddw_xcalloc(n ? n : 1, sizeof *pk);
-    const ddw_fval *pv = home->recs.f[DDW_F_PNC_ID];
-    for (size_t i = 0; pv && i < n; i++)
-        if (pv[i].h && ddw_compare_pnc_valid(ddw_recs_text(&home->recs, &pv[i]), pv[i].len))
-            pk[i] = pv[i].h;
-    CHECK(ddw_h5_write(h, "/records/pnc_key", DDW_H5_U64, 1, total, S, off, cnt, pk));
+    CHECK(ddw_h5_write(h, "/records/pnc_key", DDW_H5_U64, 1, total, S, off, cnt, pnc_key));
     uint64_t w = 0;
     for (size_t i = 0; i < n; i++)
         if (home->id_len[i] > w)
@@ -177,7 +170,6 @@ static ddw_status write_records(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     }
 fail:
     free(col);
-    free(pk);
     free(src);
     free(row);
     free(off);
@@ -368,13 +360,6 @@ fail:
     return rc;
 }
 
-/* Writes a column that rank 0 holds in full (small tables). */
-static ddw_status write_small(ddw_h5 *h, const ddw_comm *comm, const char *path, ddw_h5_type t,
-                              uint64_t width, uint64_t n, const void *data)
-{
-    uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
-    return ddw_h5_write(h, path, t, width, n, 1, &zero, &cnt, data);
-}
 
 /* Writes a small string table that rank 0 holds in full (fixed width = longest + 1). */
 static ddw_status write_strings(ddw_h5 *h, const ddw_comm *comm, const char *path,
@@ -387,7 +372,7 @@ static ddw_status write_strings(ddw_h5 *h, const ddw_comm *comm, const char *pat
     char *buf = ddw_xcalloc(n ? n : 1, w);
     for (size_t i = 0; i < n; i++)
         memcpy(buf + i * w, v[i], strlen(v[i]));
-    ddw_status rc = write_small(h, comm, path, DDW_H5_STR, w, n, buf);
+    ddw_status rc = ddw_h5_write_rank0(h, comm, path, DDW_H5_STR, w, n, buf);
     free(buf);
     return rc;
 }
@@ -414,10 +399,10 @@ static ddw_status write_sources(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
     CHECK(write_strings(h, comm, "/sources/name", name, (size_t)S));
     CHECK(write_strings(h, comm, "/sources/path", path, (size_t)S));
     CHECK(write_strings(h, comm, "/sources/sha256", sha, (size_t)S));
-    CHECK(write_small(h, comm, "/sources/rows_read", DDW_H5_I64, 1, (uint64_t)S, counts));
-    CHECK(write_small(h, comm, "/sources/rows_accepted", DDW_H5_I64, 1, (uint64_t)S,
+    CHECK(ddw_h5_write_rank0(h, comm, "/sources/rows_read", DDW_H5_I64, 1, (uint64_t)S, counts));
+    CHECK(ddw_h5_write_rank0(h, comm, "/sources/rows_accepted", DDW_H5_I64, 1, (uint64_t)S,
                       counts + S));
-    CHECK(write_small(h, comm, "/sources/rows_rejected", DDW_H5_I64, 1, (uint64_t)S,
+    CHECK(ddw_h5_write_rank0(h, comm, "/sources/rows_rejected", DDW_H5_I64, 1, (uint64_t)S,
                       counts + 2 * S));
 fail:
     free(name);
@@ -462,14 +447,16 @@ static ddw_status write_model(ddw_h5 *h, const ddw_config *cfg, const ddw_comm *
     CHECK(write_strings(h, comm, "/model/comparison", cname, (size_t)C));
     CHECK(write_strings(h, comm, "/model/field", field, (size_t)C));
     CHECK(write_strings(h, comm, "/model/method", method, (size_t)C));
-    CHECK(write_small(h, comm, "/model/nlevels", DDW_H5_I32, 1, (uint64_t)C, nlev));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/nlevels", DDW_H5_I32, 1, (uint64_t)C, nlev));
     CHECK(write_strings(h, comm, "/model/level_label", label, (size_t)NL));
-    CHECK(write_small(h, comm, "/model/level_comparison", DDW_H5_I32, 1, (uint64_t)NL, lcomp));
-    CHECK(write_small(h, comm, "/model/level", DDW_H5_I32, 1, (uint64_t)NL, lidx));
-    CHECK(write_small(h, comm, "/model/m", DDW_H5_F64, 1, (uint64_t)NL, m));
-    CHECK(write_small(h, comm, "/model/u", DDW_H5_F64, 1, (uint64_t)NL, u));
-    CHECK(write_small(h, comm, "/model/weight", DDW_H5_F64, 1, (uint64_t)NL, wt));
-    CHECK(ddw_h5_attr_str(h, "/model", "source", meta->model_source ? meta->model_source : "config"));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/level_comparison", DDW_H5_I32, 1, (uint64_t)NL,
+                             lcomp));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/level", DDW_H5_I32, 1, (uint64_t)NL, lidx));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/m", DDW_H5_F64, 1, (uint64_t)NL, m));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/u", DDW_H5_F64, 1, (uint64_t)NL, u));
+    CHECK(ddw_h5_write_rank0(h, comm, "/model/weight", DDW_H5_F64, 1, (uint64_t)NL, wt));
+    CHECK(ddw_h5_attr_str(h, "/model", "source",
+                          meta->model_source ? meta->model_source : "config"));
     CHECK(ddw_h5_attr_str(h, "/model", "training_log", meta->model_log ? meta->model_log : ""));
     CHECK(ddw_h5_attr_str(h, "/model", "model_file", meta->model_ini ? meta->model_ini : ""));
     double v = cfg->prior;
@@ -535,7 +522,8 @@ fail:
 }
 
 ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_ingest_plan *plan,
-                         const ddw_ingest_out *home, const uint64_t *person, ddw_edges *edges,
+                         const ddw_ingest_out *home, const uint64_t *person,
+                         const uint64_t *pnc_key, ddw_edges *edges,
                          ddw_write_meta *meta, const char *dir, ddw_write_stats *stats)
 {
     double t0 = ddw_comm_wtime();
@@ -560,7 +548,7 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     uint64_t nrec = home->recs.n;
     ddw_comm_allreduce_u64(comm, &nrec, 1, DDW_COMM_SUM);
     stats->records = nrec;
-    CHECK(write_records(h, cfg, comm, plan, home, person));
+    CHECK(write_records(h, cfg, comm, plan, home, person, pnc_key));
     CHECK(write_persons(h, cfg, comm, &L, home, person, stats));
     CHECK(write_edges(h, cfg, comm, &L, edges, stats));
     CHECK(write_rejects(h, cfg, comm, home, stats));

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "ddw_compare.h"
 #include "ddw_generate.h"
 
 static char *slurp(const char *path)
@@ -30,11 +31,11 @@ static char *slurp(const char *path)
 static void test_pnc_check(void **state)
 {
     (void)state;
-    assert_int_equal(ddw_gen_pnc_check(99, 1234567), 'B');
-    assert_int_equal(ddw_gen_pnc_check(5, 1), 'B');       /* 50000001 mod 23 = 2 */
-    assert_int_equal(ddw_gen_pnc_check(0, 0), 'Z');       /* 0 */
-    assert_int_equal(ddw_gen_pnc_check(8, 9999999), 'K'); /* 89999999 mod 23 = 10 */
-    assert_int_equal(ddw_gen_pnc_check(13, 4872), 'T');   /* 130004872 mod 23 = 17 */
+    assert_int_equal(ddw_compare_pnc_letter(99, 1234567), 'B');
+    assert_int_equal(ddw_compare_pnc_letter(5, 1), 'B');       /* 50000001 mod 23 = 2 */
+    assert_int_equal(ddw_compare_pnc_letter(0, 0), 'Z');       /* 0 */
+    assert_int_equal(ddw_compare_pnc_letter(8, 9999999), 'K'); /* 89999999 mod 23 = 10 */
+    assert_int_equal(ddw_compare_pnc_letter(13, 4872), 'T');   /* 130004872 mod 23 = 17 */
     assert_true(ddw_gen_pnc_valid("99/1234567B"));
     assert_true(ddw_gen_pnc_valid("13/4872T"));
     assert_true(ddw_gen_pnc_valid("13/0004872T"));
