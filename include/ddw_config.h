@@ -63,6 +63,8 @@ typedef struct {
     int nsex;
     char *sex_code[DDW_MAX_SEXCODES]; /* normalised code ... */
     char sex_value[DDW_MAX_SEXCODES]; /* ... maps to 'M', 'F' or 0 (missing) */
+    int attach_once;                /* records join at most one cluster of other sources'
+                                       records, never bridging two (refine.c) */
 } ddw_source_cfg;
 
 /* Blocking key functions. */

@@ -27,6 +27,7 @@
 typedef struct {
     int use_pnc; /* two different valid PNC IDs conflict */
     int use_dob; /* two incompatible dates of birth conflict */
+    int use_attach; /* attach_once records never bridge two anchored sets (below) */
 } ddw_refine_opts;
 
 /* One record's identity; 32 bytes, no padding. */
@@ -35,7 +36,8 @@ typedef struct {
     uint64_t person;   /* person ID from connected components (ddw_refine_run only) */
     uint64_t pnc;      /* hash of the police ID, 0 = none */
     int32_t dob;       /* day number (ddw_norm_days_from_civil), DDW_REFINE_DOB_NONE = missing */
-    int32_t pnc_valid; /* 1 if the police ID has a valid check character */
+    uint16_t pnc_valid;   /* 1 if the police ID has a valid check character */
+    uint16_t attach_once; /* 1 if the record's source is attach_once (weakly identified) */
 } ddw_refine_rec;
 
 /* One scored pair of record keys. */
@@ -78,7 +80,12 @@ int ddw_refine_conflict(const ddw_refine_opts *o, const ddw_refine_rec *x,
  * weight descending, ties by a then b ascending (NaN weights last); an edge
  * joins its endpoints' sub-clusters unless the joined sub-cluster would
  * hold a conflicting pair of records (see ddw_refine_conflict) or more than
- * DDW_REFINE_MAX_DOBS distinct dates, in which case it is skipped.  Writes
+ * DDW_REFINE_MAX_DOBS distinct dates, in which case it is skipped.  With
+ * o->use_attach, a sub-cluster is "anchored" once it holds a record whose
+ * attach_once is 0, and an edge with an attach_once endpoint is also
+ * skipped when it would join two anchored sub-clusters: a weakly identified
+ * record joins the anchored sub-cluster of its strongest edge and never
+ * bridges two (edges between two anchored records are not restricted).  Writes
  * person_out[i] = smallest key of recs[i]'s sub-cluster, and the number of
  * skipped edges to *skipped (if not NULL).  With no conflicting pair in the
  * component the result is plain connected components.  The result depends

@@ -69,6 +69,8 @@ typedef struct {
     const uint64_t *a, *b;     /* [nedges] the records' keys of each scored pair */
     const double *weight;      /* [nedges] match weights (NaN: never applied) */
     ddw_sweep_refine refine;
+    const uint8_t *attach_once; /* [nrecords] 1 = the record's source is attach_once
+                                 * (ddw_refine_component's use_attach rule); NULL = none */
 } ddw_sweep_input;
 
 /* The clustering at one threshold. */

@@ -121,6 +121,11 @@ static const keydef keys[] = {
     {"source.*", "keep", T_LIST, "", 0, 0,
      "Pass-through columns copied as written (surrounding spaces trimmed) to "
      "/records/<column> for analysis."},
+    {"source.*", "attach_once", T_STR, "no", 0, 0,
+     "yes: this source identifies a person only weakly (e.g. initials, dob and sex only). "
+     "Each of its records joins at most one cluster that holds records of other sources, "
+     "taking its strongest edge, so it never bridges two people; its records still link "
+     "to each other."},
     {"blocking.*", "key", T_LIST, NULL, 0, 0,
      "Blocking key: comma-separated parts FUNC(FIELD), FUNC one of exact, first, soundex, "
      "nysiis, year (dates), initials() (forename+surname initial); a bare FIELD means "
@@ -565,6 +570,11 @@ static void parse_source(parser *p, const char *section, ddw_source_cfg *s)
         }
         free(keep);
     }
+    char *ao = get_str(p, section, "attach_once", &w);
+    if (ao && strcmp(ao, "yes") != 0 && strcmp(ao, "no") != 0)
+        perr(p, w, "[%s] attach_once: '%s' is not yes or no", section, ao);
+    s->attach_once = ao && strcmp(ao, "yes") == 0;
+    free(ao);
     char *codes = get_str(p, section, "sex_codes", &w);
     if (codes) {
         char *items[DDW_MAX_SEXCODES + 1];

@@ -151,6 +151,8 @@ static void write_sources(FILE *f, const ddw_gen_params *p, const char *absdir, 
             fprintf(f, "sex = sex\nsex_codes = %s=M, %s=F, %s=\n", sp->sex_code[0],
                     sp->sex_code[1], sp->sex_code[2]);
         if (full) {
+            if (s == DDW_GS_NDTMS) /* initials only: never a bridge between two people */
+                fprintf(f, "attach_once = yes\n");
             if (s == DDW_GS_NDTMS || s == DDW_GS_DIP)
                 fprintf(f, "area = dat\n");
             if (s != DDW_GS_NDTMS)

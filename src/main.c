@@ -274,7 +274,9 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
                                  const uint64_t *eb, const double *ew, uint64_t *person,
                                  ddw_refine_stats *rs)
 {
-    ddw_refine_opts o = {1, cfg->refine == DDW_REFINE_PNC_DOB};
+    ddw_refine_opts o = {cfg->refine != DDW_REFINE_NONE, cfg->refine == DDW_REFINE_PNC_DOB, 0};
+    for (int s = 0; s < cfg->nsources; s++)
+        o.use_attach |= cfg->sources[s].attach_once;
     ddw_refine_rec *rec = ddw_xcalloc(r->n ? r->n : 1, sizeof *rec);
     for (size_t i = 0; i < r->n; i++) {
         rec[i].key = r->key[i];
@@ -282,6 +284,7 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
         rec[i].dob = DDW_REFINE_DOB_NONE;
         rec[i].pnc = pnc_key[i];
         rec[i].pnc_valid = pnc_key[i] != 0;
+        rec[i].attach_once = (uint16_t)cfg->sources[DDW_KEY_SOURCE(r->key[i])].attach_once;
         if (r->f[DDW_F_DOB] && r->f[DDW_F_DOB][i].h)
             rec[i].dob = r->f[DDW_F_DOB][i].date;
     }
@@ -292,6 +295,15 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
     free(out);
     free(rec);
     return rc;
+}
+
+/* 1 if any rule of refine_persons applies: cluster.refine or an attach_once source. */
+static int refine_active(const ddw_config *cfg)
+{
+    int any = cfg->refine != DDW_REFINE_NONE;
+    for (int s = 0; s < cfg->nsources; s++)
+        any |= cfg->sources[s].attach_once;
+    return any;
 }
 
 /* One progress line per finished stage on rank 0 (its own clock). */
@@ -450,14 +462,14 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_cluster_run(comm, ca, cb, cn, home.recs.key, home.recs.n, person, &cs);
     ddw_refine_stats rs;
     memset(&rs, 0, sizeof rs);
-    if (cfg->refine != DDW_REFINE_NONE)
+    if (refine_active(cfg))
         rc = refine_persons(cfg, comm, &home.recs, pnc_key, cn, ca, cb, cw, person, &rs);
     if (ca != edges.a) {
         free(ca);
         free(cb);
         free(cw);
     }
-    if (cfg->refine != DDW_REFINE_NONE) {
+    if (refine_active(cfg)) {
         if (rc != DDW_OK) {
             if (me == 0)
                 fprintf(stderr, "ddwlink: error: refining clusters failed: %s\n",
@@ -470,7 +482,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     }
     ddw_timer_stop(&t, DDW_T_CLUSTER);
     progress(me, &t, DDW_T_CLUSTER);
-    if (me == 0 && cfg->refine != DDW_REFINE_NONE)
+    if (me == 0 && refine_active(cfg))
         fprintf(stderr,
                 "ddwlink: refine: %llu of %llu components split (%llu edges not applied, "
                 "%llu persons added)\n",

@@ -129,6 +129,7 @@ typedef struct {
     uint64_t *pnc;
     int32_t *dob;
     uint8_t *ndob;
+    uint8_t *anchored; /* the set holds a record that is not attach_once (use_attach) */
 } summary;
 
 static int dob_in(const int32_t *v, int n, int32_t d)
@@ -164,6 +165,7 @@ static int may_merge(const ddw_refine_opts *o, const summary *s, uint32_t x, uin
 /* Moves the summary of root from into root to (after may_merge said yes). */
 static void merge_into(summary *s, uint32_t to, uint32_t from, int use_dob)
 {
+    s->anchored[to] |= s->anchored[from];
     if (!s->pnc[to])
         s->pnc[to] = s->pnc[from];
     if (!use_dob)
@@ -211,9 +213,12 @@ ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw
 
     summary s = {ddw_xcalloc(nrec, sizeof *s.pnc),
                  ddw_xmalloc((o->use_dob ? nrec : 1) * DDW_REFINE_MAX_DOBS * sizeof *s.dob),
-                 ddw_xcalloc(nrec, sizeof *s.ndob)};
+                 ddw_xcalloc(nrec, sizeof *s.ndob), ddw_xcalloc(nrec, 1)};
+    uint8_t *weak = ddw_xcalloc(nrec, 1); /* by union-find index: attach_once and use_attach */
     for (size_t i = 0; i < nrec; i++) {
         const ddw_refine_rec *r = &recs[ki[2 * i + 1]];
+        weak[i] = o->use_attach && r->attach_once;
+        s.anchored[i] = !r->attach_once;
         if (o->use_pnc && has_pnc(r))
             s.pnc[i] = r->pnc;
         if (o->use_dob && r->dob != DDW_REFINE_DOB_NONE) {
@@ -228,6 +233,10 @@ ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw
         uint32_t x = ddw_uf_find(&uf, e[k].ia), y = ddw_uf_find(&uf, e[k].ib);
         if (x == y)
             continue;
+        if ((weak[e[k].ia] || weak[e[k].ib]) && s.anchored[x] && s.anchored[y]) {
+            nskip++;
+            continue;
+        }
         if (!may_merge(o, &s, x, y)) {
             nskip++;
             continue;
@@ -246,6 +255,8 @@ ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw
     free(s.pnc);
     free(s.dob);
     free(s.ndob);
+    free(s.anchored);
+    free(weak);
 done_edges:
     free(e);
     free(ki);

@@ -8,7 +8,9 @@
  * ascending (ddw_refine_component; components are independent, so the
  * global order gives the same sets) - into a union-find, skipping with
  * cluster.refine = pnc an edge that would join two sets holding different
- * non-zero pnc_key values.  The edges at or above a lower threshold are the
+ * non-zero pnc_key values, and (with attach_once sources) an edge touching an
+ * attach_once record that would join two sets that both hold other
+ * sources' records.  The edges at or above a lower threshold are the
  * same prefix of that order, extended.  So the edges are sorted once (a
  * stable radix sort by (a, b) if needed, then by weight), and walking the
  * grid from its highest threshold down, each edge is applied as its weight
@@ -540,6 +542,8 @@ typedef struct {
     uint32_t *size;    /* per root: records */
     uint64_t *pnc;     /* per root: the set's non-zero pnc_key, or 0 (refine only) */
     int refine;
+    const uint8_t *weak; /* per record: attach_once (NULL = none) */
+    uint8_t *anchored;   /* per root: the set holds a record that is not attach_once */
     uint64_t persons, largest, applied, skipped;
     /* with truth */
     int truth;
@@ -561,6 +565,7 @@ static void state_free(sweep_state *s)
     ddw_uf_free(&s->uf);
     free(s->size);
     free(s->pnc);
+    free(s->anchored);
     free(s->q);
     free(s->tid);
     free(s->tab);
@@ -588,6 +593,12 @@ static void state_init(sweep_state *s, const ddw_sweep_input *in)
         s->pnc = ddw_xcalloc(n ? n : 1, sizeof *s->pnc);
         if (in->pnc_key)
             memcpy(s->pnc, in->pnc_key, n * sizeof *s->pnc);
+    }
+    s->weak = in->attach_once;
+    if (s->weak) {
+        s->anchored = ddw_xmalloc(n ? n : 1);
+        for (size_t i = 0; i < n; i++)
+            s->anchored[i] = !s->weak[i];
     }
     s->truth = in->truth != NULL;
     s->dirty = 1;
@@ -688,6 +699,10 @@ static void apply_edge(sweep_state *s, uint32_t ia, uint32_t ib)
         s->applied++;
         return;
     }
+    if (s->weak && (s->weak[ia] || s->weak[ib]) && s->anchored[x] && s->anchored[y]) {
+        s->skipped++;
+        return;
+    }
     if (s->refine && s->pnc[x] && s->pnc[y] && s->pnc[x] != s->pnc[y]) {
         s->skipped++;
         return;
@@ -699,6 +714,8 @@ static void apply_edge(sweep_state *s, uint32_t ia, uint32_t ib)
     uint64_t sz = (uint64_t)s->size[x] + s->size[y];
     if (s->refine)
         s->pnc[r] = s->pnc[x] ? s->pnc[x] : s->pnc[y];
+    if (s->weak)
+        s->anchored[r] = s->anchored[x] | s->anchored[y];
     ddw_uf_union(&s->uf, x, y); /* the smaller index, i.e. key, becomes the root */
     s->size[r] = (uint32_t)sz;
     if (sz > s->largest)

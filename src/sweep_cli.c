@@ -110,6 +110,7 @@ typedef struct {
     uint64_t *key, *pnc_key;
     uint64_t *a, *b;
     double *w;
+    uint8_t *attach;   /* per record: its source is attach_once; NULL = no such source */
     char *refine;
     double kept_above, link_threshold;
     /* only with a truth */
@@ -128,6 +129,7 @@ static void result_free(result_cols *r)
     free(r->a);
     free(r->b);
     free(r->w);
+    free(r->attach);
     free(r->refine);
     free(r->name_buf);
     free(r->names);
@@ -152,6 +154,43 @@ static ddw_status read_floor(ddw_h5 *h, const char *path, FILE *err, result_cols
             return DDW_EINVAL;
         }
     return DDW_OK;
+}
+
+/* Per record, whether its source (from the key) is attach_once: from
+ * /sources/attach_once, which results written before that rule lack (none). */
+static ddw_status read_attach(ddw_h5 *h, const char *path, FILE *err, result_cols *r)
+{
+    int exists = 0;
+    if (ddw_h5_exists(h, "/sources/attach_once", &exists) != DDW_OK || !exists)
+        return DDW_OK;
+    int32_t *flag = NULL;
+    uint64_t ns = 0;
+    if (ddw_h5_read(h, "/sources/attach_once", DDW_H5_I32, &ns, NULL, (void **)&flag) != DDW_OK) {
+        if (err)
+            fprintf(err, "sweep: error: %s: cannot read /sources/attach_once\n", path);
+        return DDW_EINVAL;
+    }
+    int any = 0;
+    for (uint64_t s = 0; s < ns; s++)
+        any |= flag[s] != 0;
+    ddw_status rc = DDW_OK;
+    if (any) {
+        r->attach = ddw_xmalloc(r->n ? r->n : 1);
+        for (uint64_t i = 0; i < r->n && rc == DDW_OK; i++) {
+            uint64_t s = (uint64_t)DDW_KEY_SOURCE(r->key[i]);
+            if (s >= ns) {
+                if (err)
+                    fprintf(err, "sweep: error: %s: /records/key[%" PRIu64 "] names source %"
+                                 PRIu64 ", but /sources/attach_once has %" PRIu64 " rows\n",
+                            path, i, s, ns);
+                rc = DDW_EINVAL;
+            } else {
+                r->attach[i] = flag[s] != 0;
+            }
+        }
+    }
+    free(flag);
+    return rc;
 }
 
 /* Reads and checks what the sweep needs; reports problems on err. */
@@ -228,8 +267,9 @@ static ddw_status read_result(ddw_h5 *h, const char *path, int with_truth, FILE 
                     n[C_W]);
         return DDW_EINVAL;
     }
-    if (!with_truth)
-        return DDW_OK;
+    rc = read_attach(h, path, err, r);
+    if (rc != DDW_OK || !with_truth)
+        return rc;
     if (r->nsources < 1 || r->nsources > DDW_MAX_SOURCES) {
         if (err)
             fprintf(err, "sweep: error: %s: /sources/name has %" PRIu64 " rows (1..%d "
@@ -410,7 +450,8 @@ int ddw_sweep_cli(const ddw_comm *comm, int argc, char **argv)
     ddw_sweep_input in = {(size_t)res.n, res.key, res.pnc_key, truth_id, ntrue, (size_t)res.ne,
                           res.a, res.b, res.w,
                           strcmp(res.refine, "pnc") == 0 ? DDW_SWEEP_REFINE_PNC
-                                                         : DDW_SWEEP_REFINE_NONE};
+                                                         : DDW_SWEEP_REFINE_NONE,
+                          res.attach};
     pts = ddw_xmalloc(grid.n * sizeof *pts);
     st = ddw_sweep_run(&in, grid.n, grid.t, pts, err);
     if (ddw_comm_agree(comm, st) != DDW_OK) {

@@ -404,6 +404,11 @@ static ddw_status write_sources(ddw_h5 *h, const ddw_config *cfg, const ddw_comm
                       counts + S));
     CHECK(ddw_h5_write_rank0(h, comm, "/sources/rows_rejected", DDW_H5_I64, 1, (uint64_t)S,
                       counts + 2 * S));
+    int32_t *attach = ddw_xmalloc((size_t)S * sizeof *attach);
+    for (int s = 0; s < S; s++)
+        attach[s] = cfg->sources[s].attach_once;
+    rc = ddw_h5_write_rank0(h, comm, "/sources/attach_once", DDW_H5_I32, 1, (uint64_t)S, attach);
+    free(attach);
 fail:
     free(name);
     free(path);

@@ -188,7 +188,7 @@ static void make_graph(rng *r, int gi, graph *g)
                 p = rng_next(r) | 1; /* someone else's, or a typo */
             int32_t dob = dob_variant(r, base);
             int32_t valid = rng_below(r, 10) != 0;
-            g->rec[v] = (ddw_refine_rec){ks[v], 0, p, dob, valid};
+            g->rec[v] = (ddw_refine_rec){ks[v], 0, p, dob, (uint16_t)valid, 0};
         }
         /* strong edges within the person: a chain plus extra pairs */
         for (size_t k = first; k + 1 < i; k++)
@@ -406,7 +406,7 @@ typedef struct {
     uint64_t key, got, want;
 } verdict;
 
-static const ddw_refine_opts opts_by_graph[] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
+static const ddw_refine_opts opts_by_graph[] = {{1, 1, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 0}};
 
 static verdict run_graph(const ddw_comm *comm, int gi, uint64_t seed, char *desc, size_t dlen)
 {

@@ -5,7 +5,8 @@
 # `ddwlink evaluate` must give the same persons, edges, skipped edges and
 # figures (ratios to 1e-12 relative, counts exactly).  Also: /sweep is
 # stored (and replaced) and nothing else in the file changes, -np 2 prints
-# the same JSON, refine none is followed too, and LO below the kept floor,
+# the same JSON (the generated link.ini makes ndtms attach_once, so that rule
+# is followed too), plain components (refine none, no attach_once) too, and LO below the kept floor,
 # cluster.refine = pnc_dob and a bad grid exit 2 without touching the file.
 source "$(dirname "$0")/common.sh"
 
@@ -116,9 +117,11 @@ echo "table and replacement ok"
 
 # refine none is followed too: sweep at 2 = a separate refine-none link at 2
 run_link 2 1 "$sw/none" --config "$sw/link.ini" --model "$sw/res/model.ini" \
-    --set cluster.refine=none --keep-edges-above -10 2>"$TMP/sw_none.log" || die "refine-none link failed"
+    --set cluster.refine=none --set source.ndtms.attach_once=no --keep-edges-above -10 \
+    2>"$TMP/sw_none.log" || die "refine-none link failed"
 run_link 2 1 "$sw/none2" --config "$sw/link.ini" --model "$sw/res/model.ini" \
-    --set cluster.refine=none --set match.threshold=2 2>>"$TMP/sw_none.log" || die "refine-none link at 2 failed"
+    --set cluster.refine=none --set source.ndtms.attach_once=no --set match.threshold=2 \
+    2>>"$TMP/sw_none.log" || die "refine-none link at 2 failed"
 $DDW sweep "$sw/none/link.h5" --thresholds 2:2:1 --truth "$truth" --json >"$TMP/sw_none.json" 2>"$TMP/sw_none.err" ||
     die "refine-none sweep failed"
 $DDW evaluate --truth "$truth" "$sw/none2/link.h5" --json >"$TMP/sw_none_eval.json"

@@ -30,7 +30,7 @@
 
 static int32_t D(int y, int m, int d) { return ddw_norm_days_from_civil(y, m, d); }
 
-static const ddw_refine_opts BOTH = {1, 1};
+static const ddw_refine_opts BOTH = {1, 1, 0};
 
 /* ---- dates of birth ------------------------------------------------------------- */
 
@@ -115,15 +115,15 @@ static void test_dob_compatible(void **state)
 static void test_conflict(void **state)
 {
     (void)state;
-    ddw_refine_rec p1 = {1, 0, 111, NONE, 1}, p2 = {2, 0, 222, NONE, 1};
-    ddw_refine_rec p2bad = {3, 0, 222, NONE, 0}, p0 = {4, 0, 0, NONE, 1};
+    ddw_refine_rec p1 = {1, 0, 111, NONE, 1, 0}, p2 = {2, 0, 222, NONE, 1, 0};
+    ddw_refine_rec p2bad = {3, 0, 222, NONE, 0, 0}, p0 = {4, 0, 0, NONE, 1, 0};
     assert_int_equal(ddw_refine_conflict(&BOTH, &p1, &p2), 1);
     assert_int_equal(ddw_refine_conflict(&BOTH, &p1, &p1), 0);
     assert_int_equal(ddw_refine_conflict(&BOTH, &p1, &p2bad), 0); /* invalid: no conflict */
     assert_int_equal(ddw_refine_conflict(&BOTH, &p1, &p0), 0);    /* 0 = no ID */
-    ddw_refine_opts dob_only = {0, 1}, pnc_only = {1, 0};
+    ddw_refine_opts dob_only = {0, 1, 0}, pnc_only = {1, 0, 0};
     assert_int_equal(ddw_refine_conflict(&dob_only, &p1, &p2), 0);
-    ddw_refine_rec d1 = {5, 0, 111, D(1985, 3, 12), 1}, d2 = {6, 0, 111, D(1990, 3, 12), 1};
+    ddw_refine_rec d1 = {5, 0, 111, D(1985, 3, 12), 1, 0}, d2 = {6, 0, 111, D(1990, 3, 12), 1, 0};
     assert_int_equal(ddw_refine_conflict(&BOTH, &d1, &d2), 1);
     assert_int_equal(ddw_refine_conflict(&pnc_only, &d1, &d2), 0);
     assert_int_equal(ddw_refine_conflict(&dob_only, &d1, &d2), 1);
@@ -149,14 +149,14 @@ static void check_component(const ddw_refine_opts *o, size_t n, const ddw_refine
 static void test_chain_pnc(void **state)
 {
     (void)state;
-    ddw_refine_rec r[] = {{10, 10, 111, NONE, 1}, {20, 10, 0, NONE, 0}, {30, 10, 222, NONE, 1}};
+    ddw_refine_rec r[] = {{10, 10, 111, NONE, 1, 0}, {20, 10, 0, NONE, 0, 0}, {30, 10, 222, NONE, 1, 0}};
     ddw_refine_edge e[] = {{10, 20, 0.6}, {20, 30, 0.9}};
     check_component(&BOTH, 3, r, 2, e, (const uint64_t[]){10, 20, 20}, 1);
     /* the stronger edge the other way round: C goes alone */
     ddw_refine_edge e2[] = {{10, 20, 0.9}, {30, 20, 0.6}};
     check_component(&BOTH, 3, r, 2, e2, (const uint64_t[]){10, 10, 30}, 1);
     /* without the PNC check, or with an invalid ID on A: plain components */
-    ddw_refine_opts dob_only = {0, 1};
+    ddw_refine_opts dob_only = {0, 1, 0};
     check_component(&dob_only, 3, r, 2, e, (const uint64_t[]){10, 10, 10}, 0);
     r[0].pnc_valid = 0;
     check_component(&BOTH, 3, r, 2, e, (const uint64_t[]){10, 10, 10}, 0);
@@ -174,19 +174,19 @@ static void test_chain_pnc(void **state)
 static void test_dob_split(void **state)
 {
     (void)state;
-    ddw_refine_rec r[] = {{7, 0, 0, D(1985, 3, 12), 0},
-                          {5, 0, 0, NONE, 0},
-                          {9, 0, 0, D(1990, 7, 1), 0}};
+    ddw_refine_rec r[] = {{7, 0, 0, D(1985, 3, 12), 0, 0},
+                          {5, 0, 0, NONE, 0, 0},
+                          {9, 0, 0, D(1990, 7, 1), 0, 0}};
     ddw_refine_edge e[] = {{7, 5, 0.9}, {5, 9, 0.5}};
     check_component(&BOTH, 3, r, 2, e, (const uint64_t[]){5, 5, 9}, 1);
-    ddw_refine_opts pnc_only = {1, 0};
+    ddw_refine_opts pnc_only = {1, 0, 0};
     check_component(&pnc_only, 3, r, 2, e, (const uint64_t[]){5, 5, 5}, 0);
 
     /* 12 ~ 13 (one digit), 13 ~ 23 (one digit), but 12 !~ 23 */
-    ddw_refine_rec s[] = {{1, 0, 0, D(1985, 3, 12), 0},
-                          {2, 0, 0, D(1985, 3, 13), 0},
-                          {3, 0, 0, D(1985, 3, 23), 0},
-                          {4, 0, 0, D(1985, 1, 1), 0}};
+    ddw_refine_rec s[] = {{1, 0, 0, D(1985, 3, 12), 0, 0},
+                          {2, 0, 0, D(1985, 3, 13), 0, 0},
+                          {3, 0, 0, D(1985, 3, 23), 0, 0},
+                          {4, 0, 0, D(1985, 1, 1), 0, 0}};
     ddw_refine_edge f[] = {{1, 2, 0.9}, {2, 3, 0.8}, {3, 4, 0.7}};
     check_component(&BOTH, 4, s, 3, f, (const uint64_t[]){1, 1, 3, 3}, 1);
     /* the placeholder joins whichever side it meets first */
@@ -194,11 +194,44 @@ static void test_dob_split(void **state)
     check_component(&BOTH, 4, s, 4, g, (const uint64_t[]){1, 1, 3, 1}, 2);
 }
 
+/*
+ * attach_once: named A = {1, 2} and B = {3, 4} (edges 0.95), initials-only
+ * n = 5 with edges to A (0.7) and B (0.6), and n' = 6 whose only strong edge
+ * goes to B (0.8) while it links to n (0.5).  Plain components make one
+ * person; with use_attach n joins A only, n' joins B only, and the n-n'
+ * edge is refused because both ends are anchored by then.
+ */
+static void test_attach_once(void **state)
+{
+    (void)state;
+    ddw_refine_rec r[] = {{1, 0, 0, NONE, 0, 0}, {2, 0, 0, NONE, 0, 0}, {3, 0, 0, NONE, 0, 0},
+                          {4, 0, 0, NONE, 0, 0}, {5, 0, 0, NONE, 0, 1}, {6, 0, 0, NONE, 0, 1}};
+    ddw_refine_edge e[] = {{1, 2, 0.95}, {3, 4, 0.95}, {5, 1, 0.7},
+                           {5, 3, 0.6},  {6, 4, 0.8},  {5, 6, 0.5}};
+    ddw_refine_opts off = {1, 0, 0}, on = {1, 0, 1};
+    check_component(&off, 6, r, 6, e, (const uint64_t[]){1, 1, 1, 1, 1, 1}, 0);
+    check_component(&on, 6, r, 6, e, (const uint64_t[]){1, 1, 3, 3, 1, 3}, 2);
+    /* a strong edge between the anchored sets is not restricted */
+    ddw_refine_edge f[] = {{1, 2, 0.95}, {3, 4, 0.95}, {5, 1, 0.7}, {5, 3, 0.6}, {2, 4, 0.4}};
+    check_component(&on, 5, r, 5, f, (const uint64_t[]){1, 1, 1, 1, 1}, 1);
+    /* initials-only records link among themselves, then the group attaches once:
+     * 5-6 (0.9) first, then 6-B (0.8), then 5-A (0.7) is refused */
+    ddw_refine_edge g[] = {{1, 2, 0.95}, {3, 4, 0.95}, {5, 6, 0.9}, {6, 4, 0.8}, {5, 1, 0.7}};
+    check_component(&on, 6, r, 5, g, (const uint64_t[]){1, 1, 3, 3, 3, 3}, 1);
+    /* a component of attach_once records only is plain components */
+    ddw_refine_rec w[] = {{5, 0, 0, NONE, 0, 1}, {6, 0, 0, NONE, 0, 1}, {7, 0, 0, NONE, 0, 1}};
+    ddw_refine_edge h[] = {{5, 6, 0.5}, {6, 7, 0.4}};
+    check_component(&on, 3, w, 2, h, (const uint64_t[]){5, 5, 5}, 0);
+    /* the PNC rule still applies alongside */
+    r[0].pnc = 111, r[0].pnc_valid = 1, r[2].pnc = 222, r[2].pnc_valid = 1;
+    check_component(&on, 5, r, 5, f, (const uint64_t[]){1, 1, 3, 3, 1}, 2);
+}
+
 /* Equal weights fall by (a, b); input order never matters. */
 static void test_ties(void **state)
 {
     (void)state;
-    ddw_refine_rec r[] = {{10, 0, 1, NONE, 1}, {20, 0, 0, NONE, 0}, {30, 0, 2, NONE, 1}};
+    ddw_refine_rec r[] = {{10, 0, 1, NONE, 1, 0}, {20, 0, 0, NONE, 0, 0}, {30, 0, 2, NONE, 1, 0}};
     /* (10,20) sorts before (20,30): B joins A */
     ddw_refine_edge e[] = {{20, 30, 0.5}, {10, 20, 0.5}};
     check_component(&BOTH, 3, r, 2, e, (const uint64_t[]){10, 10, 30}, 1);
@@ -210,15 +243,15 @@ static void test_ties(void **state)
     check_component(&BOTH, 3, r, 2, e3, (const uint64_t[]){10, 10, 30}, 1);
     /* IDs on the other keys: (10,20) first, B joins key 10 and key 30 stays alone */
     ddw_refine_edge e4[] = {{10, 20, 0.5}, {20, 30, 0.5}};
-    ddw_refine_rec r4[] = {{30, 0, 1, NONE, 1}, {20, 0, 0, NONE, 0}, {10, 0, 2, NONE, 1}};
+    ddw_refine_rec r4[] = {{30, 0, 1, NONE, 1, 0}, {20, 0, 0, NONE, 0, 0}, {10, 0, 2, NONE, 1, 0}};
     check_component(&BOTH, 3, r4, 2, e4, (const uint64_t[]){30, 10, 10}, 1);
     /* NaN weights come last */
     ddw_refine_edge e5[] = {{10, 20, NAN}, {20, 30, -1.0}};
     check_component(&BOTH, 3, r, 2, e5, (const uint64_t[]){10, 20, 20}, 1);
 
     /* every order of records and edges (with a duplicate) gives one answer */
-    ddw_refine_rec q[] = {{4, 0, 0, NONE, 0}, {8, 0, 5, NONE, 1}, {6, 0, 6, NONE, 1},
-                          {2, 0, 0, NONE, 0}};
+    ddw_refine_rec q[] = {{4, 0, 0, NONE, 0, 0}, {8, 0, 5, NONE, 1, 0}, {6, 0, 6, NONE, 1, 0},
+                          {2, 0, 0, NONE, 0, 0}};
     ddw_refine_edge f[] = {{4, 8, 0.5}, {4, 6, 0.5}, {2, 4, 0.5}, {6, 2, 0.5}, {4, 8, 0.5}};
     uint64_t want[4];
     size_t want_sk;
@@ -265,9 +298,9 @@ static void test_no_conflict(void **state)
 {
     (void)state;
     /* two groups {3,9,12} and {5,40}, a loner 1, self-loop, reversed duplicates */
-    ddw_refine_rec r[] = {{9, 0, 77, D(1985, 3, 12), 1},  {40, 0, 0, NONE, 0},
-                          {3, 0, 77, D(1985, 12, 3), 1},  {12, 0, 77, D(1985, 1, 1), 0},
-                          {5, 0, 99, D(1961, 6, 30), 1},  {1, 0, 0, D(2000, 1, 1), 1}};
+    ddw_refine_rec r[] = {{9, 0, 77, D(1985, 3, 12), 1, 0},  {40, 0, 0, NONE, 0, 0},
+                          {3, 0, 77, D(1985, 12, 3), 1, 0},  {12, 0, 77, D(1985, 1, 1), 0, 0},
+                          {5, 0, 99, D(1961, 6, 30), 1, 0},  {1, 0, 0, D(2000, 1, 1), 1, 0}};
     ddw_refine_edge e[] = {{9, 3, 0.1}, {12, 9, -5}, {3, 9, 0.7}, {40, 5, 0.2}, {40, 40, 1}};
     check_component(&BOTH, 6, r, 5, e, (const uint64_t[]){3, 5, 3, 3, 5, 1}, 0);
     /* no edges at all; and nothing at all */
@@ -284,7 +317,7 @@ static void test_no_conflict(void **state)
 static void test_component_errors(void **state)
 {
     (void)state;
-    ddw_refine_rec r[] = {{1, 0, 0, NONE, 0}, {2, 0, 0, NONE, 0}, {1, 0, 0, NONE, 0}};
+    ddw_refine_rec r[] = {{1, 0, 0, NONE, 0, 0}, {2, 0, 0, NONE, 0, 0}, {1, 0, 0, NONE, 0, 0}};
     ddw_refine_edge e[] = {{1, 3, 0.5}};
     uint64_t got[3];
     size_t sk;
@@ -360,7 +393,7 @@ static void make_rgraph(uint64_t *s, rgraph *g)
             pnc = 5000 + rng_below(s, 100); /* a typo */
         int32_t dob = dob_variant(s, base);
         int32_t valid = rng_below(s, 8) != 0;
-        g->r[i] = (ddw_refine_rec){key, 0, pnc, dob, valid};
+        g->r[i] = (ddw_refine_rec){key, 0, pnc, dob, valid, 0};
     }
     for (size_t k = 0; k < m; k++) {
         size_t x = rng_below(s, n), y = rng_below(s, n);
@@ -452,7 +485,7 @@ static void test_random_graphs(void **state)
     (void)state;
     ddw_comm *comm = open_comm();
     uint64_t s = 0x4ef1e;
-    const ddw_refine_opts optv[] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
+    const ddw_refine_opts optv[] = {{1, 1, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 0}};
     size_t total_skipped = 0, total_split = 0;
     for (int gi = 0; gi < 300; gi++) {
         rgraph g;
@@ -575,8 +608,8 @@ static void test_run_hand(void **state)
     (void)state;
     ddw_comm *comm = open_comm();
     /* the PNC chain plus a separate pair and a loner, as connected components left them */
-    ddw_refine_rec home[] = {{30, 10, 222, NONE, 1}, {50, 50, 0, NONE, 0}, {10, 10, 111, NONE, 1},
-                             {60, 50, 0, NONE, 0},   {20, 10, 0, NONE, 0},  {99, 99, 7, NONE, 1}};
+    ddw_refine_rec home[] = {{30, 10, 222, NONE, 1, 0}, {50, 50, 0, NONE, 0, 0}, {10, 10, 111, NONE, 1, 0},
+                             {60, 50, 0, NONE, 0, 0},   {20, 10, 0, NONE, 0, 0},  {99, 99, 7, NONE, 1, 0}};
     const uint64_t a[] = {20, 10, 60}, b[] = {30, 20, 50};
     const double w[] = {0.9, 0.6, 0.3};
     uint64_t got[6];
@@ -610,7 +643,7 @@ int main(void)
         cmocka_unit_test(test_chain_pnc),      cmocka_unit_test(test_dob_split),
         cmocka_unit_test(test_ties),           cmocka_unit_test(test_no_conflict),
         cmocka_unit_test(test_component_errors), cmocka_unit_test(test_random_graphs),
-        cmocka_unit_test(test_run_hand),
+        cmocka_unit_test(test_run_hand),       cmocka_unit_test(test_attach_once),
     };
     return cmocka_run_group_tests_name("refine", tests, NULL, NULL);
 }

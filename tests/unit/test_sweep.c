@@ -389,15 +389,16 @@ static ddw_sweep_point reference(const ddw_sweep_input *in, double t, uint64_t *
         rec[i].dob = DDW_REFINE_DOB_NONE;
         rec[i].pnc = in->pnc_key ? in->pnc_key[i] : 0;
         rec[i].pnc_valid = rec[i].pnc != 0;
+        rec[i].attach_once = in->attach_once ? in->attach_once[i] : 0;
     }
     size_t ne = 0;
     for (size_t k = 0; k < in->nedges; k++)
         if (in->weight[k] >= t)
             ed[ne++] = (ddw_refine_edge){in->a[k], in->b[k], in->weight[k]};
-    ddw_refine_opts o = {in->refine == DDW_SWEEP_REFINE_PNC, 0};
+    ddw_refine_opts o = {in->refine == DDW_SWEEP_REFINE_PNC, 0, in->attach_once != NULL};
     size_t skipped = 0;
     assert_int_equal(ddw_refine_component(&o, n, rec, ne, ed, person, &skipped), DDW_OK);
-    if (in->refine == DDW_SWEEP_REFINE_NONE) {
+    if (in->refine == DDW_SWEEP_REFINE_NONE && !in->attach_once) {
         ddw_uf uf;
         ddw_uf_init(&uf, n);
         for (size_t k = 0; k < ne; k++)
@@ -478,7 +479,14 @@ static void random_case(size_t n, size_t ne, uint64_t ntrue, int npnc, int wleve
     t[0] = -(double)wlevels / 4 - 1 + (double)below(3);
     for (size_t g = 1; g < npts; g++)
         t[g] = t[g - 1] + (double)below(4) / 4; /* repeats allowed */
-    ddw_sweep_input in = {n, key, pnc, ntrue ? truth : NULL, T, ne, ea, eb, w, refine};
+    /* a third of the cases have attach_once records (about a third of them) */
+    uint8_t *attach = NULL;
+    if (below(3) == 0) {
+        attach = malloc(n ? n : 1);
+        for (size_t i = 0; i < n; i++)
+            attach[i] = below(3) == 0;
+    }
+    ddw_sweep_input in = {n, key, pnc, ntrue ? truth : NULL, T, ne, ea, eb, w, refine, attach};
     ddw_sweep_point p[9];
     assert_int_equal(ddw_sweep_run(&in, npts, t, p, stderr), DDW_OK);
     uint64_t *person = malloc((n ? n : 1) * sizeof *person);
@@ -507,6 +515,7 @@ static void random_case(size_t n, size_t ne, uint64_t ntrue, int npnc, int wleve
     }
     free(person);
     free(src);
+    free(attach);
     free(key);
     free(pnc);
     free(truth);
