@@ -273,6 +273,8 @@ static void test_valid_sources(void **state)
     assert_null(b->column[DDW_F_FORENAME]);
     assert_string_equal(b->date_format[DDW_F_DOB], "%Y-%m-%d"); /* default */
     assert_int_equal(b->nkeep, 0);
+    assert_int_equal(a->attach_once, 0); /* default no */
+    assert_int_equal(b->attach_once, 0);
     /* default sex codes: M, MALE, 1, F, FEMALE, 2, U, UNKNOWN, X, 0, 9 */
     assert_int_equal(b->nsex, 11);
     assert_string_equal(b->sex_code[1], "MALE");
@@ -407,6 +409,23 @@ static void test_err_unknown_key(void **state)
     l = line_of("dob = dob");
     expect_error(l, "date_of_birth = dob", NULL, where(l), "[source.b] date_of_birth",
                  "unknown key", NULL);
+}
+
+static void test_attach_once(void **state)
+{
+    (void)state;
+    int l = line_of("dob = dob");
+    expect_error(l, "attach_once = maybe", NULL, where(l), "[source.b] attach_once",
+                 "'maybe' is not yes or no", NULL);
+    char *text = config_text(l, "dob = dob\nattach_once = yes", NULL);
+    ddw_config *cfg = NULL;
+    char *msg = NULL;
+    assert_int_equal(parse(text, 0, NULL, &cfg, &msg), DDW_OK);
+    assert_int_equal(cfg->sources[0].attach_once, 0);
+    assert_int_equal(cfg->sources[1].attach_once, 1);
+    ddw_config_destroy(&cfg);
+    free(msg);
+    free(text);
 }
 
 static void test_err_unknown_section(void **state)
@@ -793,7 +812,7 @@ int main(void)
         cmocka_unit_test(test_valid_passes_and_comparisons),
         cmocka_unit_test(test_effective),
         cmocka_unit_test(test_set_overrides),
-        cmocka_unit_test(test_err_unknown_key),
+        cmocka_unit_test(test_err_unknown_key), cmocka_unit_test(test_attach_once),
         cmocka_unit_test(test_err_unknown_section),
         cmocka_unit_test(test_err_threshold_not_number),
         cmocka_unit_test(test_err_prior_range),
