@@ -13,9 +13,10 @@
 #include "ddw_records.h"
 
 /*
- * A unit of pair work: all pairs within [a0, a1) when diag, else all pairs
- * of [a0, a1) x [b0, b1), all indexes into ddw_blocks.recs, scored for
- * blocking pass 'pass'.
+ * A unit of pair work: all pairs within slots [a0, a1) when diag, else all
+ * pairs of [a0, a1) x [b0, b1), scored for blocking pass 'pass'.  Slots
+ * index ddw_blocks.slot, which gives the record's index in ddw_blocks.recs
+ * (ddw_block_rec).
  */
 typedef struct {
     uint32_t pass;
@@ -24,8 +25,12 @@ typedef struct {
 } ddw_unit;
 
 typedef struct {
-    ddw_recs recs;        /* copies of the records whose blocks or tiles are scored here */
+    ddw_recs recs;        /* copies of the records whose blocks or tiles are scored here,
+                             each record once however many of its blocks are here */
     uint64_t *passkey;    /* recs.n x npasses block keys (0 = no key in that pass) */
+    uint32_t *slot;       /* nslots: the record (index in recs) at each slot; a block is a
+                             run of slots sorted by record key */
+    size_t nslots;
     int npasses;          /* configured passes, plus the u-sample pass when training */
     int sample_pass;      /* 1 + index of the u-sample pass; 0 = none */
     ddw_unit *units;      /* largest first */
@@ -36,6 +41,9 @@ typedef struct {
     uint64_t ntiles;      /* tiles of large blocks scored here */
     uint64_t keys_emitted;/* (record, pass) keys this rank sent */
 } ddw_blocks;
+
+/* The index in b->recs of the record at slot e. */
+static inline size_t ddw_block_rec(const ddw_blocks *b, uint64_t e) { return b->slot[e]; }
 
 /*
  * Computes the block key of record i of r for pass p (0 = the record lacks

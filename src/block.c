@@ -11,13 +11,19 @@
  * is stuck with a giant block and each pair within the block is still in
  * exactly one tile.
  *
- * Trade-off: a record is copied once per pass it has a key in, rather than
- * shipping only keys and fetching records later; that doubles or triples
- * the bytes of the first exchange but keeps it to one round, and the
- * scoring stage then reads only local memory.
+ * A record travels once to each rank that owns one or more of its blocks,
+ * with the list of its (pass, block key) entries, and is stored there once:
+ * blocks are runs of "slots" (record indexes) sorted by (pass, block key,
+ * record key).  Tiles bring a record to a rank at most once more.
+ *
+ * Trade-off: the record itself travels, rather than only keys with records
+ * fetched later; that keeps the exchange to one round and the scoring stage
+ * to local memory, at the price of up to min(passes, ranks) copies of each
+ * record (one on a single rank).
  */
 #include "ddw_block.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,20 +224,81 @@ static char *pack(bytes *per, int P, uint64_t *counts)
     return buf;
 }
 
-typedef struct {
-    uint32_t pass;
-    uint64_t bkey;
-    uint64_t rkey;
-    const char *rec;
-} incoming;
-
-static int cmp_incoming(const void *x, const void *y)
+/* Serialised size of home record i (the layout of put_record). */
+static size_t home_record_size(const ddw_recs *r, size_t i, int npasses, unsigned mask,
+                               unsigned tfm)
 {
-    const incoming *a = x, *b = y;
-    if (a->pass != b->pass) return a->pass < b->pass ? -1 : 1;
-    if (a->bkey != b->bkey) return a->bkey < b->bkey ? -1 : 1;
-    if (a->rkey != b->rkey) return a->rkey < b->rkey ? -1 : 1;
-    return 0;
+    size_t n = 8 + (size_t)npasses * 8;
+    for (int f = 0; f < DDW_NFIELDS; f++) {
+        if (!(mask & (1u << f)))
+            continue;
+        if (ddw_field_type_of((ddw_field)f) == DDW_FT_DATE)
+            n += 4;
+        else
+            n += 2 + (r->f[f][i].h ? r->f[f][i].len : 0);
+        if (tfm & (1u << f))
+            n += 4;
+    }
+    return n;
+}
+
+/* ---- record key -> local record index (records that arrive twice) ------- */
+
+typedef struct {
+    uint64_t *key;
+    uint32_t *idx; /* UINT32_MAX = empty slot */
+    size_t cap, n;
+} keymap;
+
+static void keymap_put(keymap *m, uint64_t key, uint32_t idx);
+
+static void keymap_grow(keymap *m)
+{
+    keymap old = *m;
+    m->cap = old.cap ? old.cap * 2 : 1024;
+    m->key = ddw_xmalloc(m->cap * sizeof *m->key);
+    m->idx = ddw_xmalloc(m->cap * sizeof *m->idx);
+    memset(m->idx, 0xff, m->cap * sizeof *m->idx);
+    m->n = 0;
+    for (size_t k = 0; k < old.cap; k++)
+        if (old.idx[k] != UINT32_MAX)
+            keymap_put(m, old.key[k], old.idx[k]);
+    free(old.key);
+    free(old.idx);
+}
+
+static void keymap_put(keymap *m, uint64_t key, uint32_t idx)
+{
+    if (2 * (m->n + 1) > m->cap)
+        keymap_grow(m);
+    size_t k = (size_t)(ddw_mix64(key) & (m->cap - 1));
+    while (m->idx[k] != UINT32_MAX && m->key[k] != key)
+        k = (k + 1) & (m->cap - 1);
+    if (m->idx[k] == UINT32_MAX)
+        m->n++;
+    m->key[k] = key;
+    m->idx[k] = idx;
+}
+
+/* The index stored for key, or UINT32_MAX. */
+static uint32_t keymap_get(const keymap *m, uint64_t key)
+{
+    if (!m->cap)
+        return UINT32_MAX;
+    size_t k = (size_t)(ddw_mix64(key) & (m->cap - 1));
+    while (m->idx[k] != UINT32_MAX) {
+        if (m->key[k] == key)
+            return m->idx[k];
+        k = (k + 1) & (m->cap - 1);
+    }
+    return UINT32_MAX;
+}
+
+/* Appends slot entry -> record idx. */
+static void push_slot(ddw_blocks *out, size_t *cap, uint32_t idx)
+{
+    ddw_xgrow((void **)&out->slot, cap, out->nslots + 1, sizeof *out->slot);
+    out->slot[out->nslots++] = idx;
 }
 
 static int cmp_unit_cost(const void *x, const void *y)
@@ -262,7 +329,7 @@ static void add_unit(ddw_blocks *out, size_t *ucap, uint32_t pass, int diag, uin
 }
 
 /*
- * A block of n > T records at [b0, b1) of out->recs: cut into chunks of T,
+ * A block of n > T records at slots [b0, b1) of out->slot: cut into chunks of T,
  * every pair of chunks (i <= j) is a tile placed on the rank given by a
  * hash of (block key, i, j).  Tiles placed here become units at once; for
  * each other rank, the chunks its tiles need are sent once, with the list
@@ -315,8 +382,10 @@ static void ship_tiles(ddw_blocks *out, size_t *ucap, bytes *per, int P, int me,
             uint64_t a0 = b0 + i * T, a1 = a0 + T < b1 ? a0 + T : b1;
             uint32_t cn = (uint32_t)(a1 - a0);
             put(&per[d], &cn, 4);
-            for (uint64_t r = a0; r < a1; r++)
+            for (uint64_t e = a0; e < a1; e++) {
+                size_t r = out->slot[e];
                 put_record(&per[d], &out->recs, r, out->passkey + r * (size_t)np, np, mask, tfm);
+            }
         }
         t = 0;
         for (uint64_t i = 0; i < c; i++)
@@ -348,59 +417,139 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         double frac = total ? (double)cfg->train_u_records / (double)total : 1.0;
         thr = frac >= 1.0 ? UINT64_MAX : (uint64_t)(frac * 18446744073709551616.0);
     }
-    size_t pkcap = 0, ucap = 0;
+    size_t pkcap = 0, ucap = 0, scap = 0;
 
-    /* 1. keys and the first exchange: [u32 pass][u64 block key][record] */
-    bytes *per = ddw_xcalloc((size_t)P, sizeof *per);
-    uint64_t *pk = ddw_xmalloc((size_t)(np ? np : 1) * sizeof *pk);
-    for (size_t i = 0; i < home->n; i++) {
+    /* 1. every record's keys (threads), then one message per (record, rank that
+     * owns one of its blocks): [u32 nkeys][nkeys x (u32 pass, u64 block key)][record].
+     * Sizes are counted first, so the records are written once, in place. */
+    size_t nh = home->n;
+    uint64_t *pk = ddw_xmalloc((nh ? nh : 1) * (size_t)(np ? np : 1) * sizeof *pk);
+    long nhl = (long)nh;
+#pragma omp parallel for schedule(static)
+    for (long il = 0; il < nhl; il++) {
+        size_t i = (size_t)il;
+        uint64_t *k = pk + i * (size_t)np;
         for (int p = 0; p < cfg->npasses; p++)
-            pk[p] = ddw_block_key(cfg, p, home, i);
+            k[p] = ddw_block_key(cfg, p, home, i);
         if (cfg->train)
-            pk[cfg->npasses] = ddw_mix64(home->key[i] ^ ddw_mix64(cfg->seed + 0x5a3b1e)) < thr
-                                   ? UINT64_C(0x5a3b1e) : 0;
-        for (int p = 0; p < np; p++) {
-            if (pk[p] == 0)
-                continue;
-            int dest = (int)(ddw_mix64(pk[p]) % (uint64_t)P);
-            uint32_t pass = (uint32_t)p;
-            put(&per[dest], &pass, 4);
-            put(&per[dest], &pk[p], 8);
-            put_record(&per[dest], home, i, pk, np, mask, tfm);
-            out->keys_emitted++;
+            k[cfg->npasses] = ddw_mix64(home->key[i] ^ ddw_mix64(cfg->seed + 0x5a3b1e)) < thr
+                                  ? UINT64_C(0x5a3b1e) : 0;
+    }
+    uint64_t *scount = ddw_xcalloc((size_t)P, sizeof *scount);
+    uint64_t *rcount = ddw_xmalloc((size_t)P * sizeof *rcount);
+    int *dest = ddw_xmalloc((size_t)(np ? np : 1) * sizeof *dest);
+    /* round 0 counts bytes per rank, round 1 writes them at soff[] */
+    uint64_t *soff = ddw_xcalloc((size_t)P + 1, sizeof *soff);
+    char *sbuf = NULL;
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            for (int d = 0; d < P; d++)
+                soff[d + 1] = soff[d] + scount[d];
+            sbuf = ddw_xmalloc(soff[P] ? soff[P] : 1);
+        }
+        for (size_t i = 0; i < nh; i++) {
+            const uint64_t *k = pk + i * (size_t)np;
+            for (int p = 0; p < np; p++)
+                dest[p] = k[p] ? (int)(ddw_mix64(k[p]) % (uint64_t)P) : -1;
+            size_t rsize = 0;
+            for (int p = 0; p < np; p++) {
+                int d = dest[p];
+                if (d < 0)
+                    continue;
+                int first = 1;
+                for (int q = 0; q < p; q++)
+                    first &= dest[q] != d;
+                if (!first)
+                    continue;
+                uint32_t nk = 0;
+                for (int q = p; q < np; q++)
+                    nk += dest[q] == d;
+                if (round == 0) {
+                    if (!rsize)
+                        rsize = home_record_size(home, i, np, mask, tfm);
+                    scount[d] += 4 + (uint64_t)nk * 12 + rsize;
+                    out->keys_emitted += nk;
+                    continue;
+                }
+                bytes b = {sbuf + soff[d], 0, SIZE_MAX}; /* a window: put never grows it */
+                put(&b, &nk, 4);
+                for (int q = p; q < np; q++)
+                    if (dest[q] == d) {
+                        uint32_t pass = (uint32_t)q;
+                        put(&b, &pass, 4);
+                        put(&b, &k[q], 8);
+                    }
+                put_record(&b, home, i, k, np, mask, tfm);
+                soff[d] += b.len;
+            }
         }
     }
+    free(dest);
+    free(soff);
     free(pk);
-    uint64_t *scount = ddw_xmalloc((size_t)P * sizeof *scount);
-    uint64_t *rcount = ddw_xmalloc((size_t)P * sizeof *rcount);
-    char *sbuf = pack(per, P, scount);
     void *rbuf;
     uint64_t rtotal;
     ddw_comm_alltoallv(comm, sbuf, scount, &rbuf, rcount, &rtotal);
     free(sbuf);
 
-    /* 2. sort what arrived by (pass, block key, record key) */
-    size_t nin = 0, incap = 0;
-    incoming *in = NULL;
+    /* 2. records arrive once per rank; their (pass, block key) entries are sorted by
+     * (pass, block key, record key) with three stable radix passes, so a block is a run
+     * of slots, in an order independent of the rank count */
+    size_t nin = 0;
+    uint64_t *e_pass = NULL, *e_bkey = NULL, *e_rkey = NULL;
+    uint32_t *e_idx = NULL;
+    size_t ecap[4] = {0, 0, 0, 0};
     for (const char *p = rbuf, *end = (const char *)rbuf + rtotal; p < end;) {
-        ddw_xgrow((void **)&in, &incap, nin + 1, sizeof *in);
-        incoming *x = &in[nin++];
-        memcpy(&x->pass, p, 4);
-        memcpy(&x->bkey, p + 4, 8);
-        x->rec = p + 12;
-        memcpy(&x->rkey, x->rec, 8);
-        p = x->rec + record_size(x->rec, np, mask, tfm);
+        uint32_t nk;
+        memcpy(&nk, p, 4);
+        const char *keys = p + 4;
+        const char *rec = keys + (size_t)nk * 12;
+        uint64_t rkey;
+        memcpy(&rkey, rec, 8);
+        size_t idx = out->recs.n;
+        p = get_record(rec, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
+        ddw_xgrow((void **)&e_pass, &ecap[0], nin + nk, sizeof *e_pass);
+        ddw_xgrow((void **)&e_bkey, &ecap[1], nin + nk, sizeof *e_bkey);
+        ddw_xgrow((void **)&e_rkey, &ecap[2], nin + nk, sizeof *e_rkey);
+        ddw_xgrow((void **)&e_idx, &ecap[3], nin + nk, sizeof *e_idx);
+        for (uint32_t k = 0; k < nk; k++, nin++) {
+            uint32_t pass;
+            memcpy(&pass, keys + (size_t)k * 12, 4);
+            memcpy(&e_bkey[nin], keys + (size_t)k * 12 + 4, 8);
+            e_pass[nin] = pass;
+            e_rkey[nin] = rkey;
+            e_idx[nin] = (uint32_t)idx;
+        }
     }
-    if (nin > 1)
-        qsort(in, nin, sizeof *in, cmp_incoming);
-    for (size_t k = 0; k < nin; k++)
-        get_record(in[k].rec, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
+    free(rbuf);
+    if (nin >= UINT32_MAX || out->recs.n >= UINT32_MAX)
+        DDW_DIE("more than 2^32 - 1 blocked records on one rank; use more ranks");
+    uint32_t *perm = ddw_xmalloc((nin ? nin : 1) * sizeof *perm);
+    uint64_t *tmp = ddw_xmalloc((nin ? nin : 1) * sizeof *tmp);
+    for (size_t e = 0; e < nin; e++)
+        perm[e] = (uint32_t)e;
+    const uint64_t *sortkey[3] = {e_rkey, e_bkey, e_pass};
+    for (int k = 0; k < 3; k++) {
+        for (size_t e = 0; e < nin; e++)
+            tmp[e] = sortkey[k][perm[e]];
+        ddw_radix_sort_u64(tmp, perm, nin);
+    }
+    free(tmp);
+    free(e_rkey);
+    out->slot = ddw_xmalloc((nin ? nin : 1) * sizeof *out->slot);
+    scap = nin ? nin : 1;
+    out->nslots = nin;
+    for (size_t e = 0; e < nin; e++)
+        out->slot[e] = e_idx[perm[e]];
+    free(e_idx);
 
     /* 3. blocks: small ones are one unit here, large ones become tiles */
+    bytes *per = ddw_xcalloc((size_t)P, sizeof *per);
     uint64_t T = (uint64_t)cfg->max_block;
     for (size_t b0 = 0; b0 < nin;) {
+        uint64_t pass = e_pass[perm[b0]], bkey = e_bkey[perm[b0]];
         size_t b1 = b0 + 1;
-        while (b1 < nin && in[b1].pass == in[b0].pass && in[b1].bkey == in[b0].bkey)
+        while (b1 < nin && e_pass[perm[b1]] == pass && e_bkey[perm[b1]] == bkey)
             b1++;
         uint64_t n = b1 - b0;
         out->nblocks++;
@@ -408,19 +557,24 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             out->max_block = n;
         if (n <= T) {
             if (n > 1)
-                add_unit(out, &ucap, in[b0].pass, 1, b0, b1, b0, b1);
+                add_unit(out, &ucap, (uint32_t)pass, 1, b0, b1, b0, b1);
         } else {
-            ship_tiles(out, &ucap, per, P, me, in[b0].pass, in[b0].bkey, b0, b1, T, mask, tfm);
+            ship_tiles(out, &ucap, per, P, me, (uint32_t)pass, bkey, b0, b1, T, mask, tfm);
         }
         b0 = b1;
     }
-    free(in);
-    free(rbuf);
+    free(perm);
+    free(e_pass);
+    free(e_bkey);
 
-    /* 4. second exchange: tiles of large blocks */
+    /* 4. second exchange: tiles of large blocks; a record already here is not copied again */
     sbuf = pack(per, P, scount);
     ddw_comm_alltoallv(comm, sbuf, scount, &rbuf, rcount, &rtotal);
     free(sbuf);
+    keymap have = {0};
+    if (rtotal)
+        for (size_t r = 0; r < out->recs.n; r++)
+            keymap_put(&have, out->recs.key[r], (uint32_t)r);
     for (const char *p = rbuf, *end = (const char *)rbuf + rtotal; p < end;) {
         /* [u32 pass][u32 nchunks][u32 ntiles], chunks as [u32 n][records],
          * tiles as [u32 i][u32 j] (positions of chunks in this message) */
@@ -432,11 +586,22 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             uint32_t cn;
             memcpy(&cn, p, 4);
             p += 4;
-            base[k] = out->recs.n;
-            for (uint32_t r = 0; r < cn; r++)
-                p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
+            base[k] = out->nslots;
+            for (uint32_t r = 0; r < cn; r++) {
+                uint64_t rkey;
+                memcpy(&rkey, p, 8);
+                uint32_t idx = keymap_get(&have, rkey);
+                if (idx == UINT32_MAX) {
+                    idx = (uint32_t)out->recs.n;
+                    p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
+                    keymap_put(&have, rkey, idx);
+                } else {
+                    p += record_size(p, np, mask, tfm);
+                }
+                push_slot(out, &scap, idx);
+            }
         }
-        base[hdr[1]] = out->recs.n;
+        base[hdr[1]] = out->nslots;
         for (uint32_t t = 0; t < hdr[2]; t++) {
             uint32_t ij[2];
             memcpy(ij, p, sizeof ij);
@@ -447,6 +612,8 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         }
         free(base);
     }
+    free(have.key);
+    free(have.idx);
     free(rbuf);
     free(per);
     free(scount);
@@ -459,6 +626,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
 void ddw_block_free(ddw_blocks *b)
 {
     ddw_recs_free(&b->recs);
+    free(b->slot);
     free(b->passkey);
     free(b->units);
     memset(b, 0, sizeof *b);

@@ -151,7 +151,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
             uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
             edges_reserve(e, e->n + (size_t)(j1 - j0));
             for (uint64_t j = j0; j < j1; j++) {
-                if (score_pair(x, un->pass, (size_t)i, (size_t)j, e))
+                if (score_pair(x, un->pass, blk->slot[i], blk->slot[j], e))
                     scored++;
                 else
                     skipped++;
@@ -226,10 +226,12 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         size_t slot = ((size_t)t * (size_t)np + p) * 2;
         ddw_est_hist *h = &th[slot], *hf = &th[slot + 1];
         uint64_t *cnt = &tp[slot], *cntf = &tp[slot + 1];
-        for (uint64_t i = un->a0; i < un->a1; i++) {
-            uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
+        for (uint64_t si = un->a0; si < un->a1; si++) {
+            uint64_t j0 = un->diag ? si + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
+            size_t i = blk->slot[si];
             const uint64_t *pi = blk->passkey + i * (size_t)np;
-            for (uint64_t j = j0; j < j1; j++) {
+            for (uint64_t sj = j0; sj < j1; sj++) {
+                size_t j = blk->slot[sj];
                 /* first seen here: the pairs scoring counts in this pass */
                 int seen = 0;
                 if (!sample) {
@@ -245,8 +247,8 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
                     continue;
                 uint8_t lv[DDW_MAX_COMPARE];
                 for (int c = 0; c < ncomp; c++)
-                    lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, (size_t)i,
-                                                       &blk->recs, (size_t)j);
+                    lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, i,
+                                                       &blk->recs, j);
                 uint64_t code = ddw_est_encode(ncomp, nlev, lv);
                 ddw_est_hist_add(h, code, 1);
                 if (!seen)

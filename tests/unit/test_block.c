@@ -296,25 +296,32 @@ static triple *enumerate(const ddw_blocks *blk, size_t *n)
         const ddw_unit *u = &blk->units[k];
         assert_true(u->pass < (uint32_t)np);
         assert_true(u->a0 < u->a1);
-        assert_true(u->a1 <= blk->recs.n);
+        assert_true(u->a1 <= blk->nslots);
         if (u->diag) {
             assert_true(u->b0 == u->a0 && u->b1 == u->a1);
         } else {
             assert_true(u->b0 < u->b1);
-            assert_true(u->b1 <= blk->recs.n);
+            assert_true(u->b1 <= blk->nslots);
             assert_true(u->a1 <= u->b0 || u->b1 <= u->a0); /* disjoint chunks */
         }
         if (k > 0)
             assert_true(unit_pairs(&blk->units[k - 1]) >= unit_pairs(u));
-        uint64_t bkey = blk->passkey[u->a0 * (size_t)np + u->pass];
+        size_t r0 = ddw_block_rec(blk, u->a0);
+        assert_true(r0 < blk->recs.n);
+        uint64_t bkey = blk->passkey[r0 * (size_t)np + u->pass];
         assert_true(bkey != 0);
-        for (uint64_t i = u->a0; i < u->a1; i++) {
+        for (uint64_t si = u->a0; si < u->a1; si++) {
+            size_t i = ddw_block_rec(blk, si);
+            assert_true(i < blk->recs.n);
             assert_true(blk->passkey[i * (size_t)np + u->pass] == bkey);
             if (u->diag) {
-                for (uint64_t j = i + 1; j < u->a1; j++)
-                    push_triple(&v, n, &cap, u->pass, blk->recs.key[i], blk->recs.key[j]);
+                for (uint64_t sj = si + 1; sj < u->a1; sj++)
+                    push_triple(&v, n, &cap, u->pass, blk->recs.key[i],
+                                blk->recs.key[ddw_block_rec(blk, sj)]);
             } else {
-                for (uint64_t j = u->b0; j < u->b1; j++) {
+                for (uint64_t sj = u->b0; sj < u->b1; sj++) {
+                    size_t j = ddw_block_rec(blk, sj);
+                    assert_true(j < blk->recs.n);
                     assert_true(blk->passkey[j * (size_t)np + u->pass] == bkey);
                     push_triple(&v, n, &cap, u->pass, blk->recs.key[i], blk->recs.key[j]);
                 }
@@ -401,6 +408,12 @@ static triple *expected_pairs(const tiling_input *t, int npasses, size_t *n)
     return v;
 }
 
+static int cmp_u64_asc(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
 /* Number of tiles ddw_block_run must make for a block of n at tile size T. */
 static uint64_t tiles_for(uint64_t n, uint64_t T)
 {
@@ -449,7 +462,28 @@ static void check_tiling(const char *blocking, int npasses)
         assert_int_equal(blk.nblocks, nblocks);
         assert_int_equal(blk.max_block, 57);
         assert_int_equal(blk.keys_emitted, emitted);
-        assert_int_equal(blk.recs.n, emitted); /* one copy per (record, pass) */
+        assert_int_equal(blk.nslots, emitted); /* one slot per (record, pass) */
+        /* one rank: each record with a key stored once, and every stored record used */
+        size_t keyed = 0;
+        for (size_t i = 0; i < t.home.n; i++) {
+            int any = 0;
+            for (int p = 0; p < npasses; p++)
+                any |= t.label[p][i] != 0;
+            keyed += (size_t)any;
+        }
+        assert_int_equal(blk.recs.n, keyed);
+        uint64_t *keys = malloc((blk.recs.n ? blk.recs.n : 1) * sizeof *keys);
+        memcpy(keys, blk.recs.key, blk.recs.n * sizeof *keys);
+        qsort(keys, blk.recs.n, sizeof *keys, cmp_u64_asc);
+        for (size_t r = 1; r < blk.recs.n; r++)
+            assert_true(keys[r] != keys[r - 1]);
+        free(keys);
+        uint8_t *used = calloc(blk.recs.n ? blk.recs.n : 1, 1);
+        for (size_t e = 0; e < blk.nslots; e++)
+            used[ddw_block_rec(&blk, e)] = 1;
+        for (size_t r = 0; r < blk.recs.n; r++)
+            assert_true(used[r]);
+        free(used);
         assert_int_equal(blk.npasses, npasses);
         free(got);
         ddw_block_free(&blk);

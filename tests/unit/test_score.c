@@ -357,8 +357,15 @@ static void test_hand_built_units(void **state)
     blk.nunits = 2;
     blk.units = calloc(2, sizeof *blk.units);
     assert_non_null(blk.units);
+    /* slots: the pass-1 block is slots 0-2 (records 0, 1, 2); the pass-0 tile is
+     * slot 3 (record 1) x slot 4 (record 0) */
+    static const uint32_t slots[5] = {0, 1, 2, 1, 0};
+    blk.nslots = 5;
+    blk.slot = malloc(sizeof slots);
+    assert_non_null(blk.slot);
+    memcpy(blk.slot, slots, sizeof slots);
     blk.units[0] = (ddw_unit){1, 1, 0, 3, 0, 3}; /* pass 1 block {0, 1, 2} */
-    blk.units[1] = (ddw_unit){0, 0, 1, 2, 0, 1}; /* pass 0 tile {1} x {0} */
+    blk.units[1] = (ddw_unit){0, 0, 3, 4, 4, 5}; /* pass 0 tile {1} x {0} */
     ddw_edges e;
     ddw_score_stats st;
     assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);

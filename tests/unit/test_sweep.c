@@ -161,7 +161,7 @@ static const double EW[5] = {5, -1, 3, 3, 1};
 
 static ddw_sweep_input input5(ddw_sweep_refine refine, int truth)
 {
-    ddw_sweep_input in = {5, K5, P5, truth ? T5 : NULL, truth ? 2 : 0, 5, EA, EB, EW, refine};
+    ddw_sweep_input in = {5, K5, P5, truth ? T5 : NULL, truth ? 2 : 0, 5, EA, EB, EW, refine, NULL};
     return in;
 }
 
@@ -325,7 +325,7 @@ static void test_errors(void **state)
     uint64_t asp[2] = {10, DDW_KEY(1, 5)}, bsp[2] = {DDW_KEY(3, 7), DDW_KEY(1, 90000)};
     uint64_t bsp_bad[2] = {DDW_KEY(3, 7), DDW_KEY(1, 90001)}, bsp_bad2[2] = {DDW_KEY(2, 7), 20};
     double wsp[2] = {1, 2}, tsp[1] = {0};
-    ddw_sweep_input sp = {5, ksp, NULL, NULL, 0, 2, asp, bsp, wsp, DDW_SWEEP_REFINE_NONE};
+    ddw_sweep_input sp = {5, ksp, NULL, NULL, 0, 2, asp, bsp, wsp, DDW_SWEEP_REFINE_NONE, NULL};
     assert_int_equal(ddw_sweep_run(&sp, 1, tsp, p, NULL), DDW_OK);
     assert_point(&p[0], 3, 2, 0, 2);
     sp.b = bsp_bad; /* a row between two sparse rows of source 1 */
@@ -346,7 +346,7 @@ static void test_errors(void **state)
     assert_int_equal(ddw_sweep_run(NULL, 3, t, p, NULL), DDW_EINVAL);
     assert_int_equal(ddw_sweep_run(&in, 0, NULL, NULL, NULL), DDW_OK);
     /* no records, no edges */
-    ddw_sweep_input none = {0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, DDW_SWEEP_REFINE_NONE};
+    ddw_sweep_input none = {0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, DDW_SWEEP_REFINE_NONE, NULL};
     uint64_t dummy = 0;
     none.truth = &dummy;
     assert_int_equal(ddw_sweep_run(&none, 1, t, p, NULL), DDW_OK);
