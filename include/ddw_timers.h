@@ -5,6 +5,8 @@
 #ifndef DDW_TIMERS_H
 #define DDW_TIMERS_H
 
+#include <stdint.h>
+
 #include "ddw_comm.h"
 
 typedef enum {
@@ -19,9 +21,15 @@ typedef enum {
 } ddw_timer_id;
 
 typedef struct {
+    const ddw_comm *comm; /* set by the caller: bytes sent are counted per stage */
     double start[DDW_NTIMERS];
     double elapsed[DDW_NTIMERS];
     double min[DDW_NTIMERS], avg[DDW_NTIMERS], max[DDW_NTIMERS]; /* after reduce */
+    uint64_t sent_start[DDW_NTIMERS];
+    uint64_t sent[DDW_NTIMERS];     /* bytes this rank sent to other ranks (all-to-all
+                                       exchanges) during the stage; summed over ranks
+                                       by ddw_timers_reduce */
+    uint64_t sent_max[DDW_NTIMERS]; /* after reduce: the largest rank's bytes */
 } ddw_timers;
 
 extern const char *const ddw_timer_names[DDW_NTIMERS];

@@ -252,6 +252,15 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
     fprintf(stderr, "  %-8s %9.3f  %.0f records/s\n", "write", t->max[DDW_T_WRITE],
             g[1] / (t->max[DDW_T_WRITE] + 1e-9));
     fprintf(stderr, "  %-8s %9.3f\n", "total", t->max[DDW_T_TOTAL]);
+    if (ddw_comm_size(comm) > 1) {
+        fprintf(stderr, "  bytes sent between ranks per stage (all ranks; per accepted record):");
+        for (int k = 0; k < DDW_T_TOTAL; k++)
+            if (t->sent[k])
+                fprintf(stderr, " %s %.1f MB (%.0f B/record, largest rank %.1f MB)",
+                        ddw_timer_names[k], t->sent[k] / 1e6,
+                        g[1] ? (double)t->sent[k] / (double)g[1] : 0.0, t->sent_max[k] / 1e6);
+        fprintf(stderr, "\n");
+    }
     fprintf(stderr,
             "  rows read %llu = accepted %llu + rejected %llu\n"
             "  pairs scored %llu (%llu skipped as seen in an earlier pass); largest rank share "
@@ -328,6 +337,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     }
     a.train_only = strcmp(argv[1], "train") == 0;
     ddw_timers t = {0};
+    t.comm = comm;
     ddw_timer_start(&t, DDW_T_TOTAL);
     char start[32];
     ddw_utc_now(start);
