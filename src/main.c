@@ -264,12 +264,14 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
     fprintf(stderr,
             "  rows read %llu = accepted %llu + rejected %llu\n"
             "  pairs scored %llu (%llu skipped as seen in an earlier pass); largest rank share "
-            "%.2f x mean\n"
+            "%.2f x mean; largest thread share %.2f x mean\n"
             "  edges %llu, persons %llu (largest %llu records)\n"
             "  output %s\n",
             (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2],
             (unsigned long long)g[3], (unsigned long long)g[4],
-            mean > 0 ? (double)g[6] / mean : 1.0, (unsigned long long)ws->edges,
+            mean > 0 ? (double)g[6] / mean : 1.0,
+            g[3] ? (double)g[7] * threads * ddw_comm_size(comm) / (double)g[3] : 1.0,
+            (unsigned long long)ws->edges,
             (unsigned long long)ws->persons, (unsigned long long)ws->largest_person, path);
 }
 
@@ -511,8 +513,11 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     g[4] = ss.pairs_duplicate;
     g[5] = home.bytes_read;
     g[6] = ss.pairs_scored;
+    for (int k = 0; k < ss.nthreads; k++) /* the busiest thread of any rank */
+        if (ss.per_thread[k] > g[7])
+            g[7] = ss.per_thread[k];
     ddw_comm_allreduce_u64(comm, g, 6, DDW_COMM_SUM);
-    ddw_comm_allreduce_u64(comm, &g[6], 1, DDW_COMM_MAX);
+    ddw_comm_allreduce_u64(comm, &g[6], 2, DDW_COMM_MAX);
     /* per source: rows read = accepted + rejected, or the run is invalid */
     for (int s = 0; s < cfg->nsources; s++) {
         uint64_t c[3] = {home.rows_read[s], home.seg_count[s], home.rows_rejected[s]};
