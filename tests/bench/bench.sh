@@ -3,18 +3,19 @@
 # Data Warehouse of 1M persons with `ddwlink generate`, links it with the
 # generated link.ini (training included) at 1 rank x 1 thread, 2 ranks x 1
 # thread and 1 rank x 2 threads, measures the scored-pair balance on 4 ranks,
-# scores the 2-rank result with `ddwlink evaluate`, and prints one
+# scores the 2-rank result with `ddwlink evaluate`, links 100k and 3M persons
+# at 2 ranks for the growth with size, and prints one
 # "bench.<name>: <value> <unit>" line per figure plus each run's stage table.
 # The figures also go to results/bench/bench.json.
-#   tests/bench/bench.sh [quick]     quick: 100k persons
+#   tests/bench/bench.sh [quick]     quick: 100k persons (growth: 30k, 300k)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 PY=/usr/bin/python3
 mode=${1:-full}
-persons=1000000
-[ "$mode" = quick ] && persons=100000
+persons=1000000 small=100000 large=3000000
+[ "$mode" = quick ] && persons=100000 small=30000 large=300000
 out=results/bench
 data=$out/gen_$persons
 mkdir -p "$out"
@@ -37,13 +38,23 @@ fi
 records=$(($(cat "$data"/ndtms.csv "$data"/dip.csv "$data"/drug_tests.csv "$data"/oasys.csv \
     "$data"/pnc.csv "$data"/ppo.csv | wc -l) - 6))
 
-run() { # NAME NP THREADS
-    local name=$1 np=$2 th=$3
+run() { # NAME NP THREADS [DATA]
+    local name=$1 np=$2 th=$3 d=${4:-$data}
     OMP_NUM_THREADS=$th mpirun --bind-to none -x OMP_NUM_THREADS -np "$np" bin/ddwlink link \
-        --config "$data/link.ini" --out "$out/run_$name" 2>"$out/run_$name.log"
-    echo "== $name: $np rank(s) x $th thread(s)" >&2
-    grep -E '^  (stage|ingest|block|train|score|cluster|write|total|pairs|peak)|^train: pass|refine:' \
+        --config "$d/link.ini" --out "$out/run_$name" 2>"$out/run_$name.log"
+    echo "== $name: $np rank(s) x $th thread(s), $(basename "$d")" >&2
+    grep -E '^  (stage|ingest|block|train|score|cluster|write|total|bytes|pairs|peak)|^train: pass|refine:' \
         "$out/run_$name.log" >&2
+}
+# growth inputs: generated once, cached like the main one
+gen_cached() { # PERSONS -> directory
+    local n=$1 d=$out/gen_$1
+    if [ ! -f "$d/link.ini" ]; then
+        rm -rf "$d"
+        OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink generate \
+            --persons "$n" --seed 99 --out "$d" 2>/dev/null >/dev/null
+    fi
+    echo "$d"
 }
 field() { # LOG STAGE -> seconds
     awk -v s="$2" '$1 == s {print $2}' "$1"
@@ -53,6 +64,9 @@ run r2t1 2 1
 run r1t2 1 2
 # balance at 4 ranks (oversubscribed: it counts work, not seconds)
 run r4t1 4 1
+# growth with size at 2 ranks x 1 thread
+run small 2 1 "$(gen_cached $small)"
+run large 2 1 "$(gen_cached $large)"
 
 L11=$out/run_r1t1.log L21=$out/run_r2t1.log L12=$out/run_r1t2.log L41=$out/run_r4t1.log
 pairs=$(awk '/pairs scored/ {print $3}' "$L11")
@@ -66,10 +80,22 @@ train21=$(field "$L21" train)
 write21=$(field "$L21" write)
 mb=$(awk '$1 == "ingest" {print $5}' "$L11")
 rss=$(awk '/peak memory/ {print $3}' "$L21")
-share() { awk '/largest rank share/ {for (i = 1; i <= NF; i++) if ($i == "share") print $(i + 1)}' "$1"; }
-balance2=$(share "$L21")
-balance4=$(share "$L41")
+share() { # LOG rank|thread
+    awk -v w="$2" '/largest rank share/ {for (i = 1; i + 2 <= NF; i++) if ($i == w && $(i + 1) == "share") print $(i + 2)}' "$1"
+}
+balance2=$(share "$L21" rank)
+balance4=$(share "$L41" rank)
+tbalance=$(share "$L12" thread)
+recs_of() { awk '/rows read/ {print $3}' "$1"; }
+LS=$out/run_small.log LL=$out/run_large.log
+e2eS=$(field "$LS" total) e2eL=$(field "$LL" total)
+recS=$(recs_of "$LS") recL=$(recs_of "$LL") rec21=$(recs_of "$L21")
+rssL=$(awk '/peak memory/ {print $3}' "$LL")
+sent() { # LOG STAGE -> bytes per record
+    awk -v s="$2" '/bytes sent between ranks per stage/ {for (i = 1; i <= NF; i++) if ($i == s) {v = $(i + 3); gsub(/[(]/, "", v); print v}}' "$1"
+}
 gsec=$(awk '/ s \(generate/ {print $1}' "$out/generate.log")
+BLK=$(sent "$L21" block) TRN=$(sent "$L21" train) CLU=$(sent "$L21" cluster) WRT=$(sent "$L21" write)
 bin/ddwlink evaluate --truth "$data/truth.csv" "$out/run_r2t1/link.h5" --json >"$out/eval.json"
 $PY - "$out/bench.json" "$out/eval.json" <<PY
 import json, sys
@@ -87,6 +113,16 @@ figs = {
     "ingest_mb_per_s": ($mb, "MB/s (1 rank)"),
     "balance_max_over_mean": ($balance4, "(scored pairs, 4 ranks)"),
     "balance_max_over_mean_2ranks": ($balance2, "(scored pairs, 2 ranks)"),
+    "balance_threads_max_over_mean": ($tbalance, "(scored pairs, 2 threads of 1 rank)"),
+    "e2e_seconds_small": ($e2eS, "s ($small persons, $recS records, 2 ranks x 1 thread)"),
+    "e2e_seconds_large": ($e2eL, "s ($large persons, $recL records, 2 ranks x 1 thread)"),
+    "growth_time_per_record_small_vs_main": (($e2eS / $recS) / ($e2e21 / $rec21), "x (1 = linear)"),
+    "growth_time_per_record_large_vs_main": (($e2eL / $recL) / ($e2e21 / $rec21), "x (1 = linear)"),
+    "peak_rss_gib_large": ($rssL, "GiB (sum over 2 ranks, $large persons)"),
+    "bytes_per_record_block": (${BLK:-0}, "B sent per record in the blocking exchange (2 ranks)"),
+    "bytes_per_record_train": (${TRN:-0}, "B sent per record in training (2 ranks)"),
+    "bytes_per_record_cluster": (${CLU:-0}, "B sent per record in clustering (2 ranks)"),
+    "bytes_per_record_write": (${WRT:-0}, "B sent per record in the write (2 ranks)"),
     "speedup_2ranks": ($e2e11 / $e2e21, "x end to end"),
     "speedup_2threads": ($e2e11 / $e2e12, "x end to end"),
     "speedup_2ranks_score": ($score11 / $score21, "x scoring stage"),
