@@ -37,7 +37,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-.PHONY: FORCE all deps test unit demo bench bench-quick check asan debug clean
+.PHONY: FORCE all deps test unit demo bench bench-quick bench-scaling check asan debug clean
 
 all: bin/ddwlink
 
@@ -106,6 +106,10 @@ bench: bin/ddwlink
 
 bench-quick: bin/ddwlink
 	bash tests/bench/bench.sh quick
+
+# per-stage time, bytes and memory at 1, 2, 4, 8 ranks (docs/scaling.md)
+bench-scaling: bin/ddwlink
+	bash tests/bench/scaling.sh
 
 check: clean
 	$(MAKE) test EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g"
