@@ -294,6 +294,61 @@ static uint32_t keymap_get(const keymap *m, uint64_t key)
     return UINT32_MAX;
 }
 
+/* Moves the records into the order of their first slot, so that the blocks
+ * of the first pass (and each record's first block) read memory in order. */
+static void order_by_first_slot(ddw_blocks *out)
+{
+    size_t n = out->recs.n;
+    if (n < 2)
+        return;
+    uint32_t *newidx = ddw_xmalloc(n * sizeof *newidx), *old = ddw_xmalloc(n * sizeof *old);
+    memset(newidx, 0xff, n * sizeof *newidx);
+    uint32_t next = 0;
+    for (size_t e = 0; e < out->nslots; e++) {
+        uint32_t r = out->slot[e];
+        if (newidx[r] == UINT32_MAX) {
+            newidx[r] = next;
+            old[next++] = r;
+        }
+        out->slot[e] = newidx[r];
+    }
+    for (size_t r = 0; r < n; r++) /* records without a slot (none today) keep the tail */
+        if (newidx[r] == UINT32_MAX) {
+            newidx[r] = next;
+            old[next++] = (uint32_t)r;
+        }
+    int np = out->npasses;
+    ddw_recs *R = &out->recs;
+    uint64_t *key = ddw_xmalloc(n * sizeof *key);
+    uint64_t *pk = ddw_xmalloc(n * (size_t)np * sizeof *pk);
+    for (size_t i = 0; i < n; i++) {
+        key[i] = R->key[old[i]];
+        memcpy(pk + i * (size_t)np, out->passkey + (size_t)old[i] * np, (size_t)np * sizeof *pk);
+    }
+    memcpy(R->key, key, n * sizeof *key);
+    free(key);
+    free(out->passkey);
+    out->passkey = pk;
+    ddw_fval *fv = ddw_xmalloc(n * sizeof *fv);
+    float *tf = ddw_xmalloc(n * sizeof *tf);
+    for (int f = 0; f < DDW_NFIELDS; f++) {
+        if (R->f[f]) {
+            for (size_t i = 0; i < n; i++)
+                fv[i] = R->f[f][old[i]];
+            memcpy(R->f[f], fv, n * sizeof *fv);
+        }
+        if (R->tfw[f]) {
+            for (size_t i = 0; i < n; i++)
+                tf[i] = R->tfw[f][old[i]];
+            memcpy(R->tfw[f], tf, n * sizeof *tf);
+        }
+    }
+    free(fv);
+    free(tf);
+    free(newidx);
+    free(old);
+}
+
 /* Appends slot entry -> record idx. */
 static void push_slot(ddw_blocks *out, size_t *cap, uint32_t idx)
 {
@@ -542,6 +597,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     for (size_t e = 0; e < nin; e++)
         out->slot[e] = e_idx[perm[e]];
     free(e_idx);
+    order_by_first_slot(out);
 
     /* 3. blocks: small ones are one unit here, large ones become tiles */
     bytes *per = ddw_xcalloc((size_t)P, sizeof *per);
