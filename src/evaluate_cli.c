@@ -3,14 +3,18 @@
  * a truth CSV, prints the quality figures (src/evaluate.c) and stores them
  * in the result file under /evaluation.
  *
- * Trade-off: every rank reads the whole result and truth and computes the
- * same figures (the computation is deterministic, so they agree bit for
- * bit); rank 0 alone prints, and /evaluation is written collectively with
- * rank 0 contributing every row.  Under mpirun with several ranks that
- * costs each rank the memory of the whole job, but there is nothing to
- * broadcast and every HDF5 call stays collective, as parallel HDF5 needs.
- * Evaluation is one serial pass (10M records in seconds), so one rank is
- * the normal way to run it; more ranks are supported, not faster.
+ * Distributed: each rank takes a 1/P slice of the result's /records
+ * columns and a 1/P byte range of the truth; the join and the counting
+ * route records between ranks by hash (src/evaluate.c), so each rank's
+ * memory is O(N / P) and the figures are the same bits for any rank count.
+ * Every rank ends with the same figures; rank 0 alone prints, and
+ * /evaluation is written collectively with rank 0 contributing every row
+ * (a few rows per source pair).  Trade-off: h5io has no partial read yet,
+ * so each rank reads every /records column whole and keeps its slice
+ * (read_slice); the column is freed at once, so that costs a transient
+ * peak of the largest column (record_id) and the read time of the whole,
+ * not memory held through the run.  A hyperslab read in h5io would remove
+ * both.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -91,9 +95,10 @@ static int parse_args(int argc, char **argv, eval_args *a, int rank)
     return -1;
 }
 
-/* The columns of the result that the evaluation needs. */
+/* This rank's slice of the result's columns that the evaluation needs. */
 typedef struct {
-    uint64_t nsources, n;
+    uint64_t nsources, n; /* n: records in the whole result */
+    uint64_t first, count; /* this rank's slice: records first .. first + count - 1 */
     char *name_buf;      /* nsources rows of name_width bytes */
     uint64_t name_width;
     const char **names;  /* [nsources] into name_buf */
@@ -105,32 +110,70 @@ typedef struct {
 
 static void result_free(result_cols *r)
 {
-    free(r->name_buf);
-    free(r->names);
     free(r->source);
     free(r->record_id);
     free(r->person);
+    free(r->name_buf);
+    free(r->names);
     memset(r, 0, sizeof *r);
 }
 
-/* Reads and checks the result's columns; reports problems on err. */
-static ddw_status read_result(ddw_h5 *h, const char *path, FILE *err, result_cols *r)
+/*
+ * Reads this rank's slice, rows [n*r/P, n*(r+1)/P), of the 1-D dataset
+ * path: *n gets the whole dataset's rows, *width as ddw_h5_read, *data the
+ * slice (caller frees).  h5io reads whole datasets only, so the whole
+ * column is read and dropped at once (see the file comment).  Collective.
+ */
+static ddw_status read_slice(ddw_h5 *h, const ddw_comm *comm, const char *path,
+                             ddw_h5_type type, size_t esize, uint64_t *n, uint64_t *width,
+                             uint64_t *first, uint64_t *count, void **data)
+{
+    void *whole = NULL;
+    uint64_t w = 1;
+    ddw_status rc = ddw_h5_read(h, path, type, n, &w, &whole);
+    if (width)
+        *width = w;
+    *data = NULL;
+    if (rc != DDW_OK)
+        return rc;
+    uint64_t P = (uint64_t)ddw_comm_size(comm), me = (uint64_t)ddw_comm_rank(comm);
+    uint64_t lo = (uint64_t)((unsigned __int128)*n * me / P);
+    uint64_t hi = (uint64_t)((unsigned __int128)*n * (me + 1) / P);
+    size_t row = type == DDW_H5_STR ? (size_t)w : esize;
+    *first = lo;
+    *count = hi - lo;
+    *data = ddw_xmalloc((size_t)(hi - lo) * row + 1);
+    memcpy(*data, (char *)whole + (size_t)lo * row, (size_t)(hi - lo) * row);
+    free(whole);
+    return DDW_OK;
+}
+
+/* Reads and checks this rank's slice of the result; reports problems on
+ * err.  Collective; returns the same status on every rank. */
+static ddw_status read_result(ddw_h5 *h, const ddw_comm *comm, const char *path, FILE *err,
+                              result_cols *r)
 {
     static const char *const need[] = {"/sources/name", "/records/source",
                                        "/records/record_id", "/records/person_id"};
-    uint64_t n[4] = {0, 0, 0, 0};
+    uint64_t n[4] = {0, 0, 0, 0}, first[4] = {0, 0, 0, 0}, count[4] = {0, 0, 0, 0};
     ddw_status rc[4];
     void *out[4] = {NULL, NULL, NULL, NULL};
+    /* the smaller columns first: the peak is the slices so far plus one whole column */
     rc[0] = ddw_h5_read(h, need[0], DDW_H5_STR, &n[0], &r->name_width, &out[0]);
-    rc[1] = ddw_h5_read(h, need[1], DDW_H5_I32, &n[1], NULL, &out[1]);
-    rc[2] = ddw_h5_read(h, need[2], DDW_H5_STR, &n[2], &r->id_width, &out[2]);
-    rc[3] = ddw_h5_read(h, need[3], DDW_H5_U64, &n[3], NULL, &out[3]);
+    rc[1] = read_slice(h, comm, need[1], DDW_H5_I32, sizeof(int32_t), &n[1], NULL, &first[1],
+                       &count[1], &out[1]);
+    rc[3] = read_slice(h, comm, need[3], DDW_H5_U64, sizeof(uint64_t), &n[3], NULL, &first[3],
+                       &count[3], &out[3]);
+    rc[2] = read_slice(h, comm, need[2], DDW_H5_STR, 0, &n[2], &r->id_width, &first[2],
+                       &count[2], &out[2]);
     r->name_buf = out[0];
     r->source = out[1];
     r->record_id = out[2];
     r->person = out[3];
     r->nsources = n[0];
     r->n = n[1];
+    r->first = first[1];
+    r->count = count[1];
     for (int k = 0; k < 4; k++)
         if (rc[k] != DDW_OK) {
             if (err)
@@ -164,15 +207,26 @@ static ddw_status read_result(ddw_h5 *h, const char *path, FILE *err, result_col
     r->names = ddw_xmalloc((size_t)r->nsources * sizeof *r->names);
     for (uint64_t s = 0; s < r->nsources; s++)
         r->names[s] = r->name_buf + s * r->name_width;
-    for (uint64_t i = 0; i < r->n; i++)
+    /* the first bad source number of the whole result, whichever rank holds it */
+    int P = ddw_comm_size(comm);
+    uint64_t bad[2] = {UINT64_MAX, 0};
+    for (uint64_t i = 0; i < r->count && bad[0] == UINT64_MAX; i++)
         if (r->source[i] < 0 || (uint64_t)r->source[i] >= r->nsources) {
-            if (err)
-                fprintf(err, "evaluate: error: %s: /records/source[%llu] = %d is not a source "
-                             "number (0..%llu)\n", path, (unsigned long long)i,
-                        (int)r->source[i], (unsigned long long)r->nsources - 1);
-            return DDW_EINVAL;
+            bad[0] = r->first + i;
+            bad[1] = (uint64_t)(uint32_t)r->source[i];
         }
-    return DDW_OK;
+    uint64_t *all = ddw_xmalloc((size_t)P * 2 * sizeof *all);
+    ddw_comm_allgather_u64(comm, bad, 2, all);
+    int win = -1;
+    for (int k = 0; k < P; k++)
+        if (all[2 * k] != UINT64_MAX && (win < 0 || all[2 * k] < all[2 * win]))
+            win = k;
+    if (win >= 0 && err)
+        fprintf(err, "evaluate: error: %s: /records/source[%llu] = %d is not a source "
+                     "number (0..%llu)\n", path, (unsigned long long)all[2 * win],
+                (int)(int32_t)(uint32_t)all[2 * win + 1], (unsigned long long)r->nsources - 1);
+    free(all);
+    return win >= 0 ? DDW_EINVAL : DDW_OK;
 }
 
 /* Truth rows missing from the result are often rows that ingest rejected
@@ -286,10 +340,11 @@ int ddw_evaluate_cli(const ddw_comm *comm, int argc, char **argv)
     ddw_h5 *h = NULL;
     result_cols res;
     memset(&res, 0, sizeof res);
-    uint64_t *truth_id = NULL;
+    ddw_eval_joined joined;
+    memset(&joined, 0, sizeof joined);
     ddw_eval_result ev;
     memset(&ev, 0, sizeof ev);
-    ddw_eval_records recs;
+    ddw_eval_slice slice;
     ddw_eval_join_stats js;
     char *json = NULL;
 
@@ -311,26 +366,25 @@ int ddw_evaluate_cli(const ddw_comm *comm, int argc, char **argv)
                          "writing\n", a.result);
         goto fail_open;
     }
-    if (ddw_comm_agree(comm, read_result(h, a.result, err, &res)) != DDW_OK)
+    if (ddw_comm_agree(comm, read_result(h, comm, a.result, err, &res)) != DDW_OK)
         goto fail_read;
 
-    recs = (ddw_eval_records){(int)res.nsources, res.names, (size_t)res.n, res.source,
-                              res.record_id, (size_t)res.id_width};
-    truth_id = ddw_xmalloc((size_t)(res.n ? res.n : 1) * sizeof *truth_id);
-    memset(&js, 0, sizeof js);
-    st = ddw_eval_join_file(a.truth, &recs, err, truth_id, &js);
-    if (ddw_comm_agree(comm, st) != DDW_OK) {
-        uint64_t missing = js.not_in_result; /* the note reads collectively: all or none */
-        ddw_comm_allreduce_u64(comm, &missing, 1, DDW_COMM_MIN);
-        if (missing > 0)
+    slice = (ddw_eval_slice){(int)res.nsources, res.names, res.first, (size_t)res.count,
+                             res.source, res.record_id, (size_t)res.id_width, res.person};
+    res.source = NULL; /* the join frees the slice */
+    res.record_id = NULL;
+    res.person = NULL;
+    st = ddw_eval_join_dist(comm, a.truth, &slice, err, &joined, &js);
+    if (st != DDW_OK) { /* js and st are the same on every rank */
+        if (js.not_in_result > 0) /* the note reads collectively: all or none */
             note_rejects(h, &res, err);
         goto fail_read;
     }
 
     exit_code = EXIT_FAILURE_RUN;
-    st = ddw_evaluate_counts((size_t)res.n, res.person, truth_id, res.source, (int)res.nsources,
-                             &ev);
-    if (ddw_comm_agree(comm, st) != DDW_OK) {
+    st = ddw_evaluate_counts_dist(comm, (int)res.nsources, &joined, &ev);
+    ddw_eval_joined_free(&joined);
+    if (st != DDW_OK) {
         if (err)
             fprintf(err, "evaluate: error: computing the figures failed: %s\n",
                     ddw_strerror(st));
@@ -357,7 +411,7 @@ int ddw_evaluate_cli(const ddw_comm *comm, int argc, char **argv)
 fail_read:
     free(json);
     ddw_eval_result_free(&ev);
-    free(truth_id);
+    ddw_eval_joined_free(&joined);
     result_free(&res);
     ddw_h5_close(&h);
 fail_open:

@@ -32,16 +32,18 @@
  *   found_persons_merged += [entries after > 1] - [X's > 1] - [Y's > 1]
  * true_pairs, persons_true and records never change.
  *
- * Trade-off: the B-cubed figures are sums of fractions, and evaluate adds
- * them in a fixed order (found persons by ID, true persons by number).
- * Rather than keep floating sums up to date (whose rounding would drift
- * from evaluate's by ~1e-13), each grid point where the clustering changed
- * redoes the two sums in evaluate's order from the integer q, a, R_j and
- * b_j: sum over roots in index (= key = person ID) order of (double)q/a,
- * and over j of (double)R_j/b_j.  That costs O(N + T) sequential work per
- * grid point (0.6 ms for 400k records; nothing next to the merging for a
- * grid of tens of points, but minutes for 100000 points over millions of
- * records) and makes every figure equal to evaluate's in every bit.
+ * Trade-off: the B-cubed figures are sums of fractions.  evaluate.c takes
+ * each term q/a as the exact integer floor(q * 2^64 / a) (ddw_eval_term)
+ * and adds them in 128 bits, so its sums do not depend on order; each grid
+ * point where the clustering changed redoes the two sums the same way
+ * from the integer q, a, R_j and b_j: over roots of ddw_eval_term(q, a),
+ * and over j of ddw_eval_term(R_j, b_j).  The same integers give the same
+ * bits as evaluate, however many ranks it ran on.  That costs O(N + T)
+ * sequential work per grid point (a few ms for 400k records; nothing next
+ * to the merging for a grid of tens of points, but minutes for 100000
+ * points over millions of records).  Since the sums are exact, they could
+ * instead be kept up to date as sets merge (subtract the two old terms,
+ * add the new one) without drifting; that would touch the merge code.
  */
 #include "ddw_sweep.h"
 
@@ -557,7 +559,7 @@ typedef struct {
     tpool pool;
     uint64_t tp, found_pairs, true_pairs, persons_true, split, merged;
     int dirty;         /* the sets changed since the B-cubed sums were taken */
-    double bprec, brec;
+    ddw_eval_fix bprec, brec;
 } sweep_state;
 
 static void state_free(sweep_state *s)
@@ -724,18 +726,18 @@ static void apply_edge(sweep_state *s, uint32_t ia, uint32_t ib)
     s->dirty = 1;
 }
 
-/* The figures now, as ddw_evaluate_counts computes them (same sums, same order). */
+/* The figures now, as ddw_evaluate_counts computes them (the same exact sums). */
 static void figures(sweep_state *s, ddw_eval_metrics *m)
 {
     if (s->dirty) {
-        double bp = 0, br = 0;
+        ddw_eval_fix bp = 0, br = 0;
         const uint32_t *parent = s->uf.parent;
-        for (size_t i = 0; i < s->n; i++) /* found persons by ID = smallest key = root */
+        for (size_t i = 0; i < s->n; i++) /* found persons: the roots */
             if (parent[i] == i)
-                bp += (double)s->q[i] / (double)s->size[i];
-        for (uint64_t j = 0; j < s->ntrue; j++) /* true persons by number */
+                bp += ddw_eval_term(s->q[i], s->size[i]);
+        for (uint64_t j = 0; j < s->ntrue; j++) /* true persons */
             if (s->bcnt[j])
-                br += (double)s->r2[j] / (double)s->bcnt[j];
+                br += ddw_eval_term(s->r2[j], s->bcnt[j]);
         s->bprec = bp;
         s->brec = br;
         s->dirty = 0;

@@ -9,6 +9,10 @@
  * naive reference that enumerates every pair of records and every record's
  * cluster, sharing nothing with the counting code under test.  Error
  * reports are captured with open_memstream and matched on their key words.
+ * The partitioned counting (ddw_eval_sums) must give the whole's figures
+ * in every bit however the records are split by person, and the
+ * distributed join at one rank must report exactly what the serial join
+ * does (the MPI test tests/mpi/evaluate.sh covers several ranks).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -375,6 +380,158 @@ static void test_random_vs_naive(void **state)
     }
 }
 
+/* ---- partitioned counting ------------------------------------------------------ */
+
+static uint64_t mix(uint64_t x) { return rng_next(&x); }
+
+/* Every figure of a and b, compared bit for bit. */
+static void assert_bits(const ddw_eval_metrics *a, const ddw_eval_metrics *b, const char *where)
+{
+    for (int k = 0; k < ddw_eval_nfields; k++) {
+        double x = ddw_eval_field_f64(a, k), y = ddw_eval_field_f64(b, k);
+        if (memcmp(&x, &y, sizeof x) != 0 || ddw_eval_field_u64(a, k) != ddw_eval_field_u64(b, k))
+            fail_msg("%s: %s %.17g vs %.17g", where, ddw_eval_fields[k].name, x, y);
+    }
+}
+
+static void assert_result_bits(const ddw_eval_result *a, const ddw_eval_result *b)
+{
+    assert_int_equal(a->nsources, b->nsources);
+    assert_int_equal(a->npairs, b->npairs);
+    assert_bits(&a->all, &b->all, "overall");
+    for (int p = 0; p < a->npairs; p++)
+        assert_bits(&a->pair[p], &b->pair[p], "source pair");
+}
+
+static void test_term_exact(void **state)
+{
+    (void)state;
+    ddw_eval_fix one = (ddw_eval_fix)1 << 64;
+    assert_true(ddw_eval_term(1, 3) == UINT64_C(0x5555555555555555));
+    assert_true(ddw_eval_term(2, 3) == UINT64_C(0xaaaaaaaaaaaaaaaa));
+    assert_true(ddw_eval_term(7, 7) == one);
+    assert_true(ddw_eval_term(9, 2) == 4 * one + (one >> 1));
+    assert_true(ddw_eval_term(0, 5) == 0);
+    assert_true(ddw_eval_fix_f64(one) == 1.0);
+    assert_true(ddw_eval_fix_f64(ddw_eval_term(1, 3)) == 1.0 / 3);
+    assert_true(ddw_eval_fix_f64(ddw_eval_term(5, 8)) == 0.625);
+    /* the two-division path and the 128-bit one agree with plain 128-bit division */
+    uint64_t seed = 77;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t r = rng_next(&seed);
+        uint64_t den = i % 3 == 0 ? 1 + (r >> (r % 64)) : 1 + (r >> 32) % (i % 3 == 1 ? 1000 : UINT32_MAX);
+        uint64_t num = rng_next(&seed) % (den < UINT32_MAX ? den * den + 1 : UINT64_MAX);
+        ddw_eval_fix want = ((ddw_eval_fix)num << 64) / den;
+        if (ddw_eval_term(num, den) != want)
+            fail_msg("term(%llu, %llu) wrong", (unsigned long long)num, (unsigned long long)den);
+    }
+}
+
+/* A random clustering as in test_random_vs_naive (arrays malloc'd). */
+static void random_clustering(uint64_t *seed, int round, int *S, size_t *n, uint64_t **found,
+                              uint64_t **truth, int32_t **src)
+{
+    *S = 1 + (int)(rng_next(seed) % 5);
+    *n = rng_next(seed) % 400;
+    uint64_t persons = 1 + rng_next(seed) % 120;
+    *found = malloc((*n ? *n : 1) * sizeof **found);
+    *truth = malloc((*n ? *n : 1) * sizeof **truth);
+    *src = malloc((*n ? *n : 1) * sizeof **src);
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t t = rng_next(seed) % persons, roll = rng_next(seed) % 10;
+        (*truth)[i] = t;
+        (*src)[i] = (int32_t)(rng_next(seed) % (uint64_t)*S);
+        (*found)[i] = roll < 6 ? t * 1000 : roll < 8 ? 5000000 + i : (t + 1) % persons * 1000;
+        if (round % 5 == 0) /* a few big found persons */
+            (*found)[i] = (*found)[i] % 7;
+    }
+}
+
+/* Adds the records of one side whose person hashes to part of k. */
+static void add_part(ddw_eval_sums *s, int side, size_t n, const uint64_t *person,
+                     const uint64_t *other, const int32_t *src, uint64_t salt, int part, int k)
+{
+    uint64_t *p = malloc((n ? n : 1) * sizeof *p), *o = malloc((n ? n : 1) * sizeof *o);
+    int32_t *q = malloc((n ? n : 1) * sizeof *q);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mix(person[i] ^ salt) % (uint64_t)k == (uint64_t)part) {
+            p[m] = person[i];
+            o[m] = other[i];
+            q[m++] = src[i];
+        }
+    assert_int_equal(ddw_eval_sums_add(s, side, m, p, o, q), DDW_OK);
+    free(p);
+    free(o);
+    free(q);
+}
+
+static void test_partitioned_sums(void **state)
+{
+    (void)state;
+    uint64_t seed = 99;
+    for (int round = 0; round < 150; round++) {
+        int S;
+        size_t n;
+        uint64_t *found, *truth;
+        int32_t *src;
+        random_clustering(&seed, round, &S, &n, &found, &truth, &src);
+        ddw_eval_result whole;
+        assert_int_equal(ddw_evaluate_counts(n, found, truth, src, S, &whole), DDW_OK);
+        for (int k = 1; k <= 5; k++) {
+            /* k simulated ranks: each sums the found persons and the true persons it
+             * owns (two independent hash splits); the parts are merged in rank order */
+            ddw_eval_sums total;
+            assert_int_equal(ddw_eval_sums_init(&total, S), DDW_OK);
+            for (int part = 0; part < k; part++) {
+                ddw_eval_sums one;
+                assert_int_equal(ddw_eval_sums_init(&one, S), DDW_OK);
+                add_part(&one, DDW_EVAL_TRUE, n, truth, found, src, 0x55, part, k);
+                add_part(&one, DDW_EVAL_FOUND, n, found, truth, src, 0xaa + (uint64_t)round,
+                         part, k);
+                ddw_eval_sums_merge(&total, &one);
+                ddw_eval_sums_free(&one);
+            }
+            ddw_eval_result got;
+            assert_int_equal(ddw_eval_sums_finish(&total, &got), DDW_OK);
+            assert_result_bits(&got, &whole);
+            ddw_eval_result_free(&got);
+            ddw_eval_sums_free(&total);
+        }
+        ddw_eval_result_free(&whole);
+        free(found);
+        free(truth);
+        free(src);
+    }
+}
+
+static void test_sums_errors(void **state)
+{
+    (void)state;
+    ddw_eval_sums s;
+    assert_int_equal(ddw_eval_sums_init(&s, 0), DDW_ERANGE);
+    assert_null(s.word);
+    assert_int_equal(ddw_eval_sums_init(&s, DDW_MAX_SOURCES + 1), DDW_ERANGE);
+    ddw_eval_sums_free(&s);
+    assert_int_equal(ddw_eval_sums_init(&s, 2), DDW_OK);
+    const uint64_t id[3] = {1, 1, 2};
+    const int32_t bad[3] = {0, 2, 1}, good[3] = {0, 1, 1};
+    assert_int_equal(ddw_eval_sums_add(&s, 2, 3, id, id, good), DDW_ERANGE);
+    assert_int_equal(ddw_eval_sums_add(&s, DDW_EVAL_FOUND, 3, id, id, bad), DDW_EINVAL);
+    /* only one side added: the sides disagree */
+    assert_int_equal(ddw_eval_sums_add(&s, DDW_EVAL_FOUND, 3, id, id, good), DDW_OK);
+    ddw_eval_result r;
+    assert_int_equal(ddw_eval_sums_finish(&s, &r), DDW_EINVAL);
+    assert_null(r.pair);
+    assert_int_equal(ddw_eval_sums_add(&s, DDW_EVAL_TRUE, 3, id, id, good), DDW_OK);
+    assert_int_equal(ddw_eval_sums_finish(&s, &r), DDW_OK);
+    assert_int_equal(r.all.records, 3);
+    assert_int_equal(r.all.true_positive_pairs, 1);
+    ddw_eval_result_free(&r);
+    ddw_eval_sums_free(&s);
+    ddw_eval_sums_free(&s);
+}
+
 /* ---- the join ---------------------------------------------------------------- */
 
 static const char *const NAMES[2] = {"ndtms", "pnc"};
@@ -556,6 +713,135 @@ static void test_join_csv_errors(void **state)
     free(msg);
 }
 
+/* ---- the distributed join at one rank ---------------------------------------- */
+
+static const uint64_t RFOUND[5] = {10, 10, 11, 12, 10};
+
+/* Runs the serial and the distributed join (one rank) on text written to a
+ * file; both must give the same status, report, counts and figures. */
+static ddw_status join_both(const char *text, char **msg_out)
+{
+    char path[] = "/tmp/test_evaluate_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+
+    char *m1 = NULL, *m2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    uint64_t tid[5];
+    ddw_eval_join_stats s1, s2;
+    FILE *e1 = open_memstream(&m1, &l1);
+    ddw_status r1 = ddw_eval_join_file(path, &RECS, e1, tid, &s1);
+    fclose(e1);
+
+    ddw_comm *c = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &c), DDW_OK);
+    ddw_eval_slice sl = {2, NAMES, 0, 5, malloc(sizeof RSRC), malloc(sizeof RIDS), 4,
+                         malloc(sizeof RFOUND)};
+    memcpy(sl.source, RSRC, sizeof RSRC);
+    memcpy(sl.record_id, RIDS, sizeof RIDS);
+    memcpy(sl.found, RFOUND, sizeof RFOUND);
+    ddw_eval_joined j;
+    FILE *e2 = open_memstream(&m2, &l2);
+    ddw_status r2 = ddw_eval_join_dist(c, path, &sl, e2, &j, &s2);
+    fclose(e2);
+    assert_null(sl.source); /* the join took the slice */
+    assert_null(sl.record_id);
+    assert_null(sl.found);
+
+    assert_int_equal(r2, r1);
+    assert_string_equal(m2, m1);
+    assert_int_equal(s2.truth_rows, s1.truth_rows);
+    assert_int_equal(s2.unknown_source, s1.unknown_source);
+    assert_int_equal(s2.dup_truth, s1.dup_truth);
+    assert_int_equal(s2.dup_result, s1.dup_result);
+    assert_int_equal(s2.not_in_result, s1.not_in_result);
+    assert_int_equal(s2.not_in_truth, s1.not_in_truth);
+    if (r1 == DDW_OK) {
+        assert_int_equal(s2.persons, s1.persons);
+        assert_int_equal(j.n, 5);
+        ddw_eval_result want, got;
+        assert_int_equal(ddw_evaluate_counts(5, RFOUND, tid, RSRC, 2, &want), DDW_OK);
+        assert_int_equal(ddw_evaluate_counts_dist(c, 2, &j, &got), DDW_OK);
+        assert_result_bits(&got, &want);
+        ddw_eval_result_free(&want);
+        ddw_eval_result_free(&got);
+    } else {
+        assert_int_equal(j.n, 0);
+    }
+    ddw_eval_joined_free(&j);
+    ddw_comm_finalize(&c);
+    unlink(path);
+    free(m2);
+    if (msg_out)
+        *msg_out = m1;
+    else
+        free(m1);
+    return r1;
+}
+
+static void test_join_dist_one_rank(void **state)
+{
+    (void)state;
+    char *msg = NULL;
+    /* as test_join_ok: BOM, CRLF, quoted fields (one across lines), blank lines */
+    assert_int_equal(join_both("\xEF\xBB\xBF" "errors,person_id, record_id ,source\r\n"
+                               "0,\"Smith,\r\n J\",T1,ndtms\r\n\r\n"
+                               "2,b, T2 ,ndtms\r\n"
+                               "0,\"Smith,\r\n J\",PPP2,pnc\r\n"
+                               "1,c,P1, pnc\r\n"
+                               "0,b,T3,ndtms", &msg), DDW_OK);
+    assert_string_equal(msg, "");
+    free(msg);
+    /* every failure of the join and of the CSV, reported as the serial join does */
+    char *t = with_head("ndtms,T1,a\npnc,P1,a\npnc,PPP2,b\npnc,P9,c\n");
+    assert_int_equal(join_both(t, NULL), DDW_EINVAL);
+    free(t);
+    t = with_head("ndtms,T1,a\nndtms,T2,a\nndtms,T3,b\npnc,P1,a\npnc,PPP2,b\n"
+                  "ndtms,T2,c\nndtms,T2,a\nndtms,T3,x\n");
+    assert_int_equal(join_both(t, NULL), DDW_EINVAL);
+    free(t);
+    /* ten unknown sources: eight by name, then the rest together */
+    ddw_text b = {NULL, 0, 0};
+    ddw_text_printf(&b, "%sndtms,T1,a\nndtms,T2,a\nndtms,T3,b\npnc,P1,a\npnc,PPP2,b\n", HEAD);
+    for (int k = 0; k < 30; k++)
+        ddw_text_printf(&b, "u%d,X%d,a\n", (k * 7) % 10, k);
+    assert_int_equal(join_both(b.p, &msg), DDW_EINVAL);
+    assert_has(msg, "3 rows of");
+    assert_has(msg, "6 more rows of");
+    assert_has(msg, "name further unknown sources; first on line");
+    free(msg);
+    free(b.p);
+    assert_int_equal(join_both("source,record_id,persona\nndtms,T1,a\n", NULL), DDW_ECSV);
+    assert_int_equal(join_both("", NULL), DDW_ECSV);
+    assert_int_equal(join_both("\xEF\xBB\xBF", NULL), DDW_ECSV);
+    assert_int_equal(join_both("\n", NULL), DDW_ECSV);
+    assert_int_equal(join_both("source,record_id,person", NULL), DDW_EINVAL); /* no rows */
+    assert_int_equal(join_both("source,record_id,\"person\n", NULL), DDW_ECSV);
+    assert_int_equal(join_both("source,record_id,person\nndtms,T1,\"a\nb\"\nndtms,T2\n", NULL),
+                     DDW_ECSV);
+    assert_int_equal(join_both("source,record_id,person\nndtms,T\"1,a\nndtms,T2,a,b\n", NULL),
+                     DDW_ECSV);
+    assert_int_equal(join_both("source,record_id,person\nndtms,T1,\"a\n", NULL), DDW_ECSV);
+
+    /* a truth file that cannot be read */
+    ddw_comm *c = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &c), DDW_OK);
+    ddw_eval_slice sl = {2, NAMES, 0, 0, malloc(1), malloc(1), 4, malloc(1)};
+    ddw_eval_joined j;
+    ddw_eval_join_stats st;
+    size_t len = 0;
+    FILE *err = open_memstream(&msg, &len);
+    assert_int_equal(ddw_eval_join_dist(c, "/nonexistent/truth.csv", &sl, err, &j, &st),
+                     DDW_EIO);
+    fclose(err);
+    assert_string_equal(msg, "evaluate: error: cannot open truth file '/nonexistent/truth.csv': "
+                             "No such file or directory\n");
+    free(msg);
+    ddw_comm_finalize(&c);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -596,11 +882,15 @@ int main(void)
         cmocka_unit_test(test_empty_and_errors),
         cmocka_unit_test(test_two_sources),
         cmocka_unit_test(test_random_vs_naive),
+        cmocka_unit_test(test_term_exact),
+        cmocka_unit_test(test_partitioned_sums),
+        cmocka_unit_test(test_sums_errors),
         cmocka_unit_test(test_join_ok),
         cmocka_unit_test(test_join_missing_and_extra),
         cmocka_unit_test(test_join_duplicates),
         cmocka_unit_test(test_join_unknown_source),
         cmocka_unit_test(test_join_csv_errors),
+        cmocka_unit_test(test_join_dist_one_rank),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);
