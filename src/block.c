@@ -327,8 +327,8 @@ static void order_by_first_slot(ddw_blocks *out)
     }
     memcpy(R->key, key, n * sizeof *key);
     free(key);
-    free(out->passkey);
-    out->passkey = pk;
+    memcpy(out->passkey, pk, n * (size_t)np * sizeof *pk); /* in place: its capacity stays */
+    free(pk);
     ddw_fval *fv = ddw_xmalloc(n * sizeof *fv);
     float *tf = ddw_xmalloc(n * sizeof *tf);
     for (int f = 0; f < DDW_NFIELDS; f++) {
