@@ -121,11 +121,22 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
     return DDW_EINVAL;
 }
 
-static int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
-                      const ddw_fval *b)
+/* 1 if text a[0..n) equals b[0..n) (short values: no library call). */
+static inline int bytes_equal(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return 0;
+    return 1;
+}
+
+static inline int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
+                                  const ddw_fval *b)
 {
     return a->h == b->h && a->len == b->len &&
-           memcmp(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len) == 0;
+           bytes_equal(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len);
 }
 
 char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
@@ -225,25 +236,142 @@ static int one_digit_apart(int ya, int ma, int da, int yb, int mb, int db)
     return diff == 1;
 }
 
-int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
-                      const ddw_recs *rb, size_t j)
+/* ---- features for the plan ------------------------------------------------
+ *
+ * A letter signature counts the bytes of a value (its first
+ * DDW_STRSIM_MAXLEN, as the similarity kernels see it) in 27 classes: 'A'..'Z'
+ * and "anything else", 2 bits per class.  Two characters can only be
+ * matched by Jaro if they are equal, hence in the same class, so the number
+ * of Jaro matches is at most the sum over classes of the smaller count.  A
+ * count above 3 does not fit: such a value gets SIG_NONE (no bound).
+ */
+#define SIG_NONE (UINT64_C(1) << 63)
+#define SIG_LO UINT64_C(0x0015555555555555) /* low bit of each of the 27 lanes */
+
+static uint64_t letter_sig(const char *s, size_t n)
 {
-    const ddw_fval *a = &ra->f[cc->field][i];
-    const ddw_fval *b = &rb->f[cc->field][j];
+    const unsigned char *u = (const unsigned char *)s;
+    if (n > DDW_STRSIM_MAXLEN)
+        n = DDW_STRSIM_MAXLEN;
+    uint64_t sig = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned cls = (unsigned)(u[k] - 'A') < 26 ? (unsigned)(u[k] - 'A') : 26;
+        if (((sig >> (2 * cls)) & 3) == 3)
+            return SIG_NONE;
+        sig += UINT64_C(1) << (2 * cls);
+    }
+    return sig;
+}
+
+/* Sum over the 27 lanes of min(x lane, y lane): a bound on Jaro's matches. */
+static unsigned sig_common(uint64_t x, uint64_t y)
+{
+    uint64_t xh = (x >> 1) & SIG_LO, yh = (y >> 1) & SIG_LO, xl = x & SIG_LO, yl = y & SIG_LO;
+    uint64_t mh = xh & yh;                                  /* high bit of the minimum */
+    uint64_t ml = (~(xh ^ yh) & SIG_LO & xl & yl) |         /* same high bit: both low bits */
+                  (xh & ~yh & yl) | (~xh & yh & xl);        /* else the smaller one's */
+    uint64_t v = (mh << 1) | ml;
+    v = (v & UINT64_C(0x3333333333333333)) + ((v >> 2) & UINT64_C(0x3333333333333333));
+    v = (v + (v >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (unsigned)((v * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+/* The first min(4, n) bytes of s, little-endian, zero-filled. */
+static uint32_t head4(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t h = 0;
+    for (size_t k = 0; k < n && k < 4; k++)
+        h |= (uint32_t)u[k] << (8 * k);
+    return h;
+}
+
+/* Length of the common prefix, at most 4, of two values from their heads. */
+static size_t head_prefix(uint32_t ha, size_t la, uint32_t hb, size_t lb)
+{
+    uint32_t x = ha ^ hb;
+    size_t l = 4;
+    if (x)
+        for (l = 0; !(x & 0xffu); l++)
+            x >>= 8;
+    if (l > la)
+        l = la;
+    return l > lb ? lb : l;
+}
+
+/* Features of one record's value of one comparison (unused parts are 0). */
+typedef struct {
+    uint64_t sig;   /* letter signature (JW or Jaro levels) */
+    uint32_t head;  /* first bytes (JW, Jaro or initial levels) */
+    uint32_t pnc;   /* 1 if a PNC ID with a valid check letter (valid_diff levels) */
+} rec_feat;
+
+/* Margin below a threshold that a bound must clear: far above the rounding
+ * error of the similarity (a few ulp of 1), far below any threshold step
+ * that matters. */
+#define BOUND_MARGIN 1e-9
+
+/* One comparison bound to the plan's record set. */
+typedef struct {
+    const ddw_compare_cfg *cc;
+    int is_date;
+    int need_sig, need_head, need_pnc; /* which features its levels use */
+    const ddw_fval *v;  /* the field's column */
+    const ddw_fval *uo; /* the 'unless' field's column, NULL = never skipped */
+    const ddw_fval *so; /* swap: the other name's column, NULL = never a swap */
+    /* Jaro-Winkler with common prefix p is below every jw threshold when
+     * Jaro < jw_g[p]; jw_c[p] = 3 jw_g[p] - 1.  Likewise jaro_g, jaro_c. */
+    double jw_g[5], jw_c[5], jaro_g, jaro_c;
+} plan_comp;
+
+struct ddw_compare_plan {
+    const ddw_recs *r;
+    int ncompare;
+    int nfeat; /* comparisons that use any feature */
+    plan_comp comp[DDW_MAX_COMPARE];
+    /* the current unit: records [a0,a1) at slots 0.., then [b0,b1) */
+    size_t a0, a1, b0, b1;
+    size_t cap;     /* slots the scratch holds */
+    rec_feat *feat; /* cap x ncompare, slot-major */
+};
+
+/*
+ * The level of pair (i, j) on comparison cc: the one implementation behind
+ * ddw_compare_level (pc == NULL: everything from the values) and the plan
+ * (pc != NULL, ra == rb == the plan's records, fa / fb the two records'
+ * features: Jaro-Winkler / Jaro skipped when the signature bound shows that
+ * every such level must fail, PNC validity precomputed).  Both give the
+ * same level.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
+                             const ddw_recs *rb, size_t j, const plan_comp *pc,
+                             const rec_feat *fa, const rec_feat *fb)
+{
+    const ddw_fval *a = pc ? &pc->v[i] : &ra->f[cc->field][i];
+    const ddw_fval *b = pc ? &pc->v[j] : &rb->f[cc->field][j];
     if (a->h == 0 || b->h == 0)
         return 0;
     if (cc->unless > 0) {
-        int o = cc->unless - 1;
-        if (ra->f[o] && rb->f[o] && ra->f[o][i].h != 0 && rb->f[o][j].h != 0)
-            return 0; /* both have the other field: it is compared instead */
+        if (pc) {
+            if (pc->uo && pc->uo[i].h != 0 && pc->uo[j].h != 0)
+                return 0;
+        } else {
+            int o = cc->unless - 1;
+            if (ra->f[o] && rb->f[o] && ra->f[o][i].h != 0 && rb->f[o][j].h != 0)
+                return 0; /* both have the other field: it is compared instead */
+        }
     }
-    int is_date = ddw_field_type_of(cc->field) == DDW_FT_DATE;
+    int is_date = pc ? pc->is_date : ddw_field_type_of(cc->field) == DDW_FT_DATE;
     const char *ta = is_date ? NULL : ddw_recs_text(ra, a);
     const char *tb = is_date ? NULL : ddw_recs_text(rb, b);
     /* each similarity is computed at most once per pair, however many
      * levels test it (e.g. jw>=0.94 then jw>=0.88) */
     double jw = -1, jaro = -1;
-    int dl = -1, lev = -1, ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0, civil = 0;
+    int bounded = 0, jw_low = 0, jaro_low = 0; /* jw_low: below every jw threshold */
+    int ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0, civil = 0;
     for (int l = 0; l < cc->nlevels; l++) {
         const ddw_level_cfg *lv = &cc->levels[l];
         int hit = 0;
@@ -255,43 +383,68 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
             hit = is_date ? a->date == b->date : text_equal(ra, a, rb, b);
             break;
         case DDW_LV_JW:
-            if (jw < 0)
-                jw = ddw_strsim_jaro_winkler(ta, a->len, tb, b->len);
-            hit = jw >= lv->param;
-            break;
         case DDW_LV_JARO:
-            if (jaro < 0)
-                jaro = ddw_strsim_jaro(ta, a->len, tb, b->len);
-            hit = jaro >= lv->param;
+            if (pc && !bounded) {
+                bounded = 1;
+                uint64_t sa = fa->sig, sb = fb->sig;
+                if (!((sa | sb) & SIG_NONE)) {
+                    /* jaro <= J = (m/la + m/lb + 1)/3 (0 when m = 0), and
+                     * J < G  <=>  m (la + lb) < (3G - 1) la lb  for m > 0 */
+                    size_t la = a->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : a->len;
+                    size_t lb = b->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : b->len;
+                    unsigned m = sig_common(sa, sb);
+                    size_t pre = head_prefix(fa->head, la, fb->head, lb);
+                    double lhs = (double)(m * (la + lb)), ll = (double)(la * lb);
+                    jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
+                    jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
+                }
+            }
+            if (lv->kind == DDW_LV_JW) {
+                if (jw < 0 && !jw_low)
+                    jw = ddw_strsim_jaro_winkler(ta, a->len, tb, b->len);
+                hit = !jw_low && jw >= lv->param;
+            } else {
+                if (jaro < 0 && !jaro_low)
+                    jaro = ddw_strsim_jaro(ta, a->len, tb, b->len);
+                hit = !jaro_low && jaro >= lv->param;
+            }
             break;
-        case DDW_LV_DL:
-            if (dl < 0)
-                dl = ddw_strsim_damerau_levenshtein(ta, a->len, tb, b->len);
-            hit = dl <= lv->param;
+        case DDW_LV_DL: /* dl <= param, param in [0, 64]: dl <= floor(param) */
+            hit = ddw_strsim_dl_within(ta, a->len, tb, b->len, (int)lv->param);
             break;
         case DDW_LV_LEV:
-            if (lev < 0)
-                lev = ddw_strsim_levenshtein(ta, a->len, tb, b->len);
-            hit = lev <= lv->param;
+            hit = ddw_strsim_lev_within(ta, a->len, tb, b->len, (int)lv->param);
             break;
         case DDW_LV_SOUNDEX:
             hit = a->code[0] != '\0' && strcmp(a->code, b->code) == 0;
             break;
         case DDW_LV_INITIAL:
-            hit = ta[0] == tb[0];
+            hit = pc ? (fa->head & 0xffu) == (fb->head & 0xffu) : ta[0] == tb[0];
             break;
         case DDW_LV_SWAP: {
-            ddw_field o = cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME;
-            if ((cc->field != DDW_F_FORENAME && cc->field != DDW_F_SURNAME) || !ra->f[o] ||
-                !rb->f[o])
-                break;
-            const ddw_fval *ao = &ra->f[o][i], *bo = &rb->f[o][j];
+            const ddw_fval *ao, *bo;
+            if (pc) {
+                if (!pc->so)
+                    break;
+                ao = &pc->so[i];
+                bo = &pc->so[j];
+            } else {
+                ddw_field o = cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME;
+                if ((cc->field != DDW_F_FORENAME && cc->field != DDW_F_SURNAME) ||
+                    !ra->f[o] || !rb->f[o])
+                    break;
+                ao = &ra->f[o][i];
+                bo = &rb->f[o][j];
+            }
             hit = ao->h && bo->h && text_equal(ra, a, rb, bo) && text_equal(ra, ao, rb, b);
             break;
         }
         case DDW_LV_VALID_DIFF:
-            hit = !text_equal(ra, a, rb, b) && ddw_compare_pnc_valid(ta, a->len) &&
-                  ddw_compare_pnc_valid(tb, b->len);
+            if (pc)
+                hit = fa->pnc && fb->pnc && !text_equal(ra, a, rb, b);
+            else
+                hit = !text_equal(ra, a, rb, b) && ddw_compare_pnc_valid(ta, a->len) &&
+                      ddw_compare_pnc_valid(tb, b->len);
             break;
         case DDW_LV_ABS: {
             int oka, okb;
@@ -340,4 +493,170 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
             return l + 1;
     }
     return cc->nlevels; /* unreachable when the last level is "else" */
+}
+
+int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
+                      const ddw_recs *rb, size_t j)
+{
+    return eval_level(cc, ra, i, rb, j, NULL, NULL, NULL);
+}
+
+/* ---- the plan ----------------------------------------------------------- */
+
+static int has_kind(const ddw_compare_cfg *cc, unsigned mask)
+{
+    for (int l = 0; l < cc->nlevels; l++)
+        if (mask & (1u << cc->levels[l].kind))
+            return 1;
+    return 0;
+}
+
+static double lowest_param(const ddw_compare_cfg *cc, int kind)
+{
+    double lo = 2.0; /* above any similarity: "no such level" never bounds */
+    for (int l = 0; l < cc->nlevels; l++)
+        if (cc->levels[l].kind == kind && cc->levels[l].param < lo)
+            lo = cc->levels[l].param;
+    return lo;
+}
+
+ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_t maxrecs,
+                                 ddw_compare_plan **out)
+{
+    *out = NULL;
+    if (cfg->ncompare > DDW_MAX_COMPARE)
+        return DDW_ECONFIG;
+    for (int c = 0; c < cfg->ncompare; c++)
+        if (!r->f[cfg->compare[c].field])
+            return DDW_EINVAL;
+    ddw_compare_plan *p = ddw_xcalloc(1, sizeof *p);
+    p->r = r;
+    p->ncompare = cfg->ncompare;
+    const unsigned sim_kinds = (1u << DDW_LV_JW) | (1u << DDW_LV_JARO);
+    for (int c = 0; c < cfg->ncompare; c++) {
+        const ddw_compare_cfg *cc = &cfg->compare[c];
+        plan_comp *pc = &p->comp[c];
+        pc->cc = cc;
+        pc->is_date = ddw_field_type_of(cc->field) == DDW_FT_DATE;
+        pc->v = r->f[cc->field];
+        if (cc->unless > 0)
+            pc->uo = r->f[cc->unless - 1];
+        if (cc->field == DDW_F_FORENAME || cc->field == DDW_F_SURNAME)
+            pc->so = r->f[cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME];
+        if (!pc->is_date) {
+            pc->need_sig = has_kind(cc, sim_kinds);
+            pc->need_head = has_kind(cc, sim_kinds | (1u << DDW_LV_INITIAL));
+            pc->need_pnc = has_kind(cc, 1u << DDW_LV_VALID_DIFF);
+        }
+        if (pc->need_sig || pc->need_head || pc->need_pnc)
+            p->nfeat++;
+        /* jw = jaro + p 0.1 (1 - jaro) < F  <=>  jaro < (F - 0.1 p) / (1 - 0.1 p) */
+        double fjw = lowest_param(cc, DDW_LV_JW) - BOUND_MARGIN;
+        for (int q = 0; q <= 4; q++) {
+            pc->jw_g[q] = (fjw - 0.1 * q) / (1.0 - 0.1 * q);
+            pc->jw_c[q] = 3.0 * pc->jw_g[q] - 1.0;
+        }
+        pc->jaro_g = lowest_param(cc, DDW_LV_JARO) - BOUND_MARGIN;
+        pc->jaro_c = 3.0 * pc->jaro_g - 1.0;
+    }
+    p->cap = maxrecs ? maxrecs : 1;
+    p->feat = ddw_xcalloc(p->cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
+    *out = p;
+    return DDW_OK;
+}
+
+/* Features of records [k0, k1) into slots from s0. */
+static void fill_features(ddw_compare_plan *p, size_t k0, size_t k1, size_t s0)
+{
+    for (size_t k = k0; k < k1; k++) {
+        rec_feat *f = p->feat + (s0 + k - k0) * (size_t)p->ncompare;
+        for (int c = 0; c < p->ncompare; c++) {
+            const plan_comp *pc = &p->comp[c];
+            if (!(pc->need_sig | pc->need_head | pc->need_pnc))
+                continue;
+            const ddw_fval *v = &pc->v[k];
+            if (v->h == 0)
+                continue; /* missing: the level is 0, features unread */
+            const char *t = ddw_recs_text(p->r, v);
+            if (pc->need_sig)
+                f[c].sig = letter_sig(t, v->len);
+            if (pc->need_head)
+                f[c].head = head4(t, v->len);
+            if (pc->need_pnc)
+                f[c].pnc = (uint32_t)ddw_compare_pnc_valid(t, v->len);
+        }
+    }
+}
+
+void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0, size_t b1)
+{
+    if (b1 < b0 || (b0 < a1 && a0 < b1))
+        b0 = b1 = a1; /* a diagonal unit (or overlap): one range */
+    size_t na = a1 - a0, n = na + (b1 - b0);
+    if (n > p->cap) {
+        free(p->feat);
+        p->cap = n;
+        p->feat = ddw_xcalloc(p->cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
+    }
+    p->a0 = a0;
+    p->a1 = a1;
+    p->b0 = b0;
+    p->b1 = b1;
+    if (p->nfeat == 0)
+        return;
+    fill_features(p, a0, a1, 0);
+    fill_features(p, b0, b1, na);
+}
+
+/* Scratch slot of record k of the current unit. */
+static inline size_t slot_of(const ddw_compare_plan *p, size_t k)
+{
+    return k >= p->a0 && k < p->a1 ? k - p->a0 : (p->a1 - p->a0) + (k - p->b0);
+}
+
+void ddw_compare_plan_levels(const ddw_compare_plan *p, size_t i, size_t j, uint8_t *lv)
+{
+    const rec_feat *fi = p->feat + slot_of(p, i) * (size_t)p->ncompare;
+    const rec_feat *fj = p->feat + slot_of(p, j) * (size_t)p->ncompare;
+    for (int c = 0; c < p->ncompare; c++) {
+        const plan_comp *pc = &p->comp[c];
+        lv[c] = (uint8_t)eval_level(pc->cc, p->r, i, p->r, j, pc, fi + c, fj + c);
+    }
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
+static void prefetch_bytes(const void *s, const void *e)
+{
+    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
+    for (; a < z; a += 64)
+        PREFETCH((const void *)a);
+}
+
+void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, int text)
+{
+    if (k1 <= k0)
+        return;
+    for (int c = 0; c < p->ncompare; c++) {
+        const plan_comp *pc = &p->comp[c];
+        if (!text)
+            prefetch_bytes(pc->v + k0, pc->v + k1);
+        else if (!pc->is_date)
+            for (size_t k = k0; k < k1; k++)
+                PREFETCH(p->r->arena + pc->v[k].off);
+    }
+}
+
+void ddw_compare_plan_free(ddw_compare_plan **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    free((*p)->feat);
+    free(*p);
+    *p = NULL;
 }

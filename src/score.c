@@ -8,6 +8,14 @@
  * bits on whichever rank or thread scores it.  Trade-off: per-thread edge
  * buffers cost a final copy, but need no locks and no atomics in the loop;
  * the buffer is grown once per row (before the inner loop), never inside it.
+ *
+ * Levels come from a comparison plan per thread (ddw_compare_plan: per-unit
+ * record features, bounds that skip most Jaro-Winkler calls), identical to
+ * ddw_compare_level.  Most units are small blocks scattered through
+ * memory, so a unit starts with cache misses on every column it reads;
+ * consecutive units are therefore grouped into chunks of a few thousand
+ * pairs that one thread scores in order, prefetching the values of the
+ * unit two ahead and the text bytes of the next one.
  */
 #include "ddw_score.h"
 
@@ -89,7 +97,8 @@ static inline double level_weight(const score_ctx *x, int c, int l, size_t i)
 }
 
 /* Scores pair (i, j) of blk->recs for pass p; appends an edge if it qualifies. */
-static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j, ddw_edges *e)
+static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, uint32_t p,
+                             size_t i, size_t j, ddw_edges *e)
 {
     const ddw_blocks *blk = x->blk;
     const uint64_t *pi = blk->passkey + i * (size_t)blk->npasses;
@@ -99,12 +108,10 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
             return 0;
     const ddw_config *cfg = x->cfg;
     uint8_t lv[DDW_MAX_COMPARE];
+    ddw_compare_plan_levels(plan, i, j, lv);
     double w = x->prior;
-    for (int c = 0; c < cfg->ncompare; c++) {
-        int l = ddw_compare_level(&cfg->compare[c], &blk->recs, i, &blk->recs, j);
-        lv[c] = (uint8_t)l;
-        w += level_weight(x, c, l, i);
-    }
+    for (int c = 0; c < cfg->ncompare; c++)
+        w += level_weight(x, c, lv[c], i);
     if (w >= x->floor) {
         size_t k = e->n++;
         uint64_t ka = blk->recs.key[i], kb = blk->recs.key[j];
@@ -117,17 +124,95 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
     return 1;
 }
 
+/* Chunks of consecutive units for the thread schedule: at least this many pairs each. */
+#define CHUNK_PAIRS 4096
+/* Prefetch hints cover at most this many records of each range of a unit. */
+#define PREFETCH_RECS 16
+
+static uint64_t unit_pairs(const ddw_unit *un)
+{
+    uint64_t n = un->a1 - un->a0;
+    return un->diag ? n * (n ? n - 1 : 0) / 2 : n * (un->b1 - un->b0);
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
+static void prefetch_bytes(const void *s, const void *e)
+{
+    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
+    for (; a < z; a += 64)
+        PREFETCH((const void *)a);
+}
+
+/* Prefetch hints for records [k0, k1): their values and keys, or (text) their text. */
+static void prefetch_range(const score_ctx *x, const ddw_compare_plan *plan, size_t k0,
+                           size_t k1, int text)
+{
+    if (k1 > k0 + PREFETCH_RECS)
+        k1 = k0 + PREFETCH_RECS;
+    ddw_compare_plan_prefetch(plan, k0, k1, text);
+    if (text)
+        return;
+    const ddw_blocks *blk = x->blk;
+    size_t np = (size_t)blk->npasses;
+    prefetch_bytes(blk->passkey + k0 * np, blk->passkey + k1 * np);
+    prefetch_bytes(blk->recs.key + k0, blk->recs.key + k1);
+    for (int c = 0; c < x->cfg->ncompare; c++)
+        if (x->tfw[c])
+            prefetch_bytes(x->tfw[c] + k0, x->tfw[c] + k1);
+}
+
+static void prefetch_unit(const score_ctx *x, const ddw_compare_plan *plan, const ddw_unit *un,
+                          int text)
+{
+    prefetch_range(x, plan, un->a0, un->a1, text);
+    if (!un->diag)
+        prefetch_range(x, plan, un->b0, un->b1, text);
+}
+
 ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
                          ddw_score_stats *stats)
 {
     if (cfg->ncompare > DDW_MAX_COMPARE)
         return DDW_ECONFIG;
-    score_ctx *x = ddw_xcalloc(1, sizeof *x);
-    ctx_init(x, cfg, blk);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
+    /* chunk boundaries, and the most records a unit holds (plan scratch) */
+    size_t *chunk = ddw_xmalloc((blk->nunits + 1) * sizeof *chunk);
+    size_t nchunks = 0, maxrecs = 1;
+    uint64_t acc = 0;
+    for (size_t u = 0; u < blk->nunits; u++) {
+        const ddw_unit *un = &blk->units[u];
+        size_t nrec = (size_t)(un->a1 - un->a0) + (un->diag ? 0 : (size_t)(un->b1 - un->b0));
+        if (nrec > maxrecs)
+            maxrecs = nrec;
+        if (acc == 0)
+            chunk[nchunks++] = u;
+        acc += unit_pairs(un) + 1;
+        if (acc >= CHUNK_PAIRS)
+            acc = 0;
+    }
+    chunk[nchunks] = blk->nunits;
+    ddw_compare_plan **plans = ddw_xcalloc((size_t)nt, sizeof *plans);
+    ddw_status rc = DDW_OK;
+    for (int t = 0; t < nt && rc == DDW_OK; t++)
+        rc = ddw_compare_plan_init(cfg, &blk->recs, maxrecs, &plans[t]);
+    if (rc != DDW_OK) {
+        for (int t = 0; t < nt; t++)
+            ddw_compare_plan_free(&plans[t]);
+        free(plans);
+        free(chunk);
+        return rc;
+    }
+    score_ctx *x = ddw_xcalloc(1, sizeof *x);
+    ctx_init(x, cfg, blk);
     ddw_edges *te = ddw_xcalloc((size_t)nt, sizeof *te);
     memset(stats, 0, sizeof *stats);
     stats->nthreads = nt;
@@ -135,26 +220,37 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     uint64_t *dup = ddw_xcalloc((size_t)nt, sizeof *dup);
     for (int t = 0; t < nt; t++)
         te[t].ncompare = cfg->ncompare;
-    long nunits = (long)blk->nunits;
+    long nch = (long)nchunks;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (long u = 0; u < nunits; u++) {
+    for (long ch = 0; ch < nch; ch++) {
         int t = 0;
 #ifdef _OPENMP
         t = omp_get_thread_num();
 #endif
-        const ddw_unit *un = &blk->units[u];
-        if ((int)un->pass + 1 == blk->sample_pass)
-            continue; /* the u sample is for training only */
+        ddw_compare_plan *plan = plans[t];
         ddw_edges *e = &te[t];
         uint64_t scored = 0, skipped = 0;
-        for (uint64_t i = un->a0; i < un->a1; i++) {
-            uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
-            edges_reserve(e, e->n + (size_t)(j1 - j0));
-            for (uint64_t j = j0; j < j1; j++) {
-                if (score_pair(x, un->pass, (size_t)i, (size_t)j, e))
-                    scored++;
-                else
-                    skipped++;
+        size_t uend = chunk[ch + 1];
+        for (size_t u = chunk[ch]; u < uend; u++) {
+            const ddw_unit *un = &blk->units[u];
+            if (u + 1 < uend)
+                prefetch_unit(x, plan, &blk->units[u + 1], 1);
+            if (u + 2 < uend)
+                prefetch_unit(x, plan, &blk->units[u + 2], 0);
+            if ((int)un->pass + 1 == blk->sample_pass)
+                continue; /* the u sample is for training only */
+            ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
+                                  (size_t)(un->diag ? un->a1 : un->b0),
+                                  (size_t)(un->diag ? un->a1 : un->b1));
+            for (uint64_t i = un->a0; i < un->a1; i++) {
+                uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
+                edges_reserve(e, e->n + (size_t)(j1 - j0));
+                for (uint64_t j = j0; j < j1; j++) {
+                    if (score_pair(x, plan, un->pass, (size_t)i, (size_t)j, e))
+                        scored++;
+                    else
+                        skipped++;
+                }
             }
         }
         stats->per_thread[t] += scored;
@@ -186,6 +282,10 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     free(te);
     free(dup);
     free(x);
+    for (int t = 0; t < nt; t++)
+        ddw_compare_plan_free(&plans[t]);
+    free(plans);
+    free(chunk);
     return DDW_OK;
 }
 
