@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "ddw_norm.h"
 #include "ddw_strsim.h"
 
@@ -132,6 +136,18 @@ static inline int bytes_equal(const char *a, const char *b, size_t n)
     return 1;
 }
 
+/* strcmp(a, b) == 0 for NUL-terminated codes of a ddw_fval (no library call). */
+static inline int code_equal(const char *a, const char *b)
+{
+    for (size_t k = 0; k < sizeof ((ddw_fval *)0)->code; k++) {
+        if (a[k] != b[k])
+            return 0;
+        if (a[k] == '\0')
+            return 1;
+    }
+    return 1;
+}
+
 static inline int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
                                   const ddw_fval *b)
 {
@@ -148,26 +164,31 @@ char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
 
 int ddw_compare_pnc_valid(const char *s, size_t n)
 {
-    char d[24];
+    static const char letters[] = "ZABCDEFGHJKLMNPQRTUVWXY";
+    /* at most 11 digits can be valid (a four-digit year, a 7-digit serial) */
+    unsigned char d[11];
     size_t nd = 0, i = 0;
-    while (i < n && (s[i] == ' ' || (s[i] >= '0' && s[i] <= '9'))) {
-        if (s[i] != ' ') {
-            if (nd == sizeof d)
-                return 0;
-            d[nd++] = s[i];
-        }
-        i++;
+    if (n < 4 || s[n - 1] < 'A' || s[n - 1] > 'Z')
+        return 0;
+    for (; i + 1 < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        if (c == ' ')
+            continue;
+        if (c - '0' > 9 || nd == sizeof d)
+            return 0;
+        d[nd++] = (unsigned char)(c - '0');
     }
-    if (i + 1 != n || s[i] < 'A' || s[i] > 'Z' || nd < 3)
+    if (nd < 3)
         return 0;
     size_t ys = nd > 9 ? 2 : 0; /* a four-digit year: its last two digits */
     if (nd - ys - 2 > 7)
         return 0;
-    unsigned long long v = (unsigned long long)(d[ys] - '0') * 10 + (unsigned)(d[ys + 1] - '0');
-    unsigned long long serial = 0;
+    uint32_t serial = 0;
     for (size_t k = ys + 2; k < nd; k++)
-        serial = serial * 10 + (unsigned)(d[k] - '0');
-    return s[i] == ddw_compare_pnc_letter((unsigned)v, (unsigned long)serial);
+        serial = serial * 10 + d[k];
+    /* ddw_compare_pnc_letter's value, below 10^9: fits 32 bits */
+    uint32_t v = (uint32_t)(d[ys] * 10 + d[ys + 1]) * 10000000u + serial;
+    return s[n - 1] == letters[v % 23];
 }
 
 void ddw_compare_pnc_keys(const ddw_recs *r, uint64_t *key)
@@ -238,62 +259,79 @@ static int one_digit_apart(int ya, int ma, int da, int yb, int mb, int db)
 
 /* ---- features for the plan ------------------------------------------------
  *
- * A letter signature counts the bytes of a value (its first
- * DDW_STRSIM_MAXLEN, as the similarity kernels see it) in 27 classes: 'A'..'Z'
- * and "anything else", 2 bits per class.  Two characters can only be
- * matched by Jaro if they are equal, hence in the same class, so the number
- * of Jaro matches is at most the sum over classes of the smaller count.  A
- * count above 3 does not fit: such a value gets SIG_NONE (no bound).
+ * Class counts: a value's bytes (its first DDW_STRSIM_MAXLEN, as the
+ * similarity kernels see them) counted in 32 classes, 'A'..'Z' one each and
+ * every other byte in class 26.  Jaro only matches equal bytes, which share
+ * a class, so its number of matches m is at most the sum over classes of
+ * the smaller count; with m bounded, so are Jaro and Jaro-Winkler.
  */
-#define SIG_NONE (UINT64_C(1) << 63)
-#define SIG_LO UINT64_C(0x0015555555555555) /* low bit of each of the 27 lanes */
+#define NCLASS 32
 
-static uint64_t letter_sig(const char *s, size_t n)
+static const unsigned char byte_class[256] = {
+#define O26 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26
+    O26, O26, O26, O26, /* 0x00-0x3f */
+    26, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, /* 0x40-0x4f */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 26, 26, 26, 26, /* 0x50-0x5f */
+    O26, O26, O26, O26, O26, O26, O26, O26, O26, O26, /* 0x60-0xff */
+#undef O26
+};
+
+static void class_counts(const char *s, size_t n, unsigned char cnt[NCLASS])
 {
     const unsigned char *u = (const unsigned char *)s;
     if (n > DDW_STRSIM_MAXLEN)
         n = DDW_STRSIM_MAXLEN;
-    uint64_t sig = 0;
-    for (size_t k = 0; k < n; k++) {
-        unsigned cls = (unsigned)(u[k] - 'A') < 26 ? (unsigned)(u[k] - 'A') : 26;
-        if (((sig >> (2 * cls)) & 3) == 3)
-            return SIG_NONE;
-        sig += UINT64_C(1) << (2 * cls);
-    }
-    return sig;
+    memset(cnt, 0, NCLASS);
+    for (size_t k = 0; k < n; k++)
+        cnt[byte_class[u[k]]]++;
 }
 
-/* Sum over the 27 lanes of min(x lane, y lane): a bound on Jaro's matches. */
-static unsigned sig_common(uint64_t x, uint64_t y)
+/* Sum over classes of the smaller count: a bound on Jaro's matches. */
+static inline unsigned common_count(const unsigned char *x, const unsigned char *y)
 {
-    uint64_t xh = (x >> 1) & SIG_LO, yh = (y >> 1) & SIG_LO, xl = x & SIG_LO, yl = y & SIG_LO;
-    uint64_t mh = xh & yh;                                  /* high bit of the minimum */
-    uint64_t ml = (~(xh ^ yh) & SIG_LO & xl & yl) |         /* same high bit: both low bits */
-                  (xh & ~yh & yl) | (~xh & yh & xl);        /* else the smaller one's */
-    uint64_t v = (mh << 1) | ml;
-    v = (v & UINT64_C(0x3333333333333333)) + ((v >> 2) & UINT64_C(0x3333333333333333));
-    v = (v + (v >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
-    return (unsigned)((v * UINT64_C(0x0101010101010101)) >> 56);
+#if defined(__SSE2__)
+    __m128i lo = _mm_min_epu8(_mm_loadu_si128((const __m128i *)x),
+                              _mm_loadu_si128((const __m128i *)y));
+    __m128i hi = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(x + 16)),
+                              _mm_loadu_si128((const __m128i *)(y + 16)));
+    __m128i z = _mm_setzero_si128();
+    __m128i sum = _mm_add_epi64(_mm_sad_epu8(lo, z), _mm_sad_epu8(hi, z));
+    return (unsigned)(_mm_cvtsi128_si32(sum) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(sum, sum)));
+#else
+    unsigned m = 0;
+    for (int k = 0; k < NCLASS; k++)
+        m += x[k] < y[k] ? x[k] : y[k];
+    return m;
+#endif
 }
 
-/* The first min(4, n) bytes of s, little-endian, zero-filled. */
-static uint32_t head4(const char *s, size_t n)
+/* The first min(8, n) bytes of s, little-endian, zero-filled; readable = bytes
+ * of s that may be read (>= n). */
+static inline uint64_t head8(const char *s, size_t n, size_t readable)
 {
     const unsigned char *u = (const unsigned char *)s;
-    uint32_t h = 0;
-    for (size_t k = 0; k < n && k < 4; k++)
-        h |= (uint32_t)u[k] << (8 * k);
+    uint64_t h = 0;
+    if (readable >= 8) {
+        memcpy(&h, u, 8); /* one load */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        h = __builtin_bswap64(h);
+#endif
+        return n >= 8 ? h : h & ((UINT64_C(1) << (8 * n)) - 1);
+    }
+    for (size_t k = 0; k < n && k < 8; k++)
+        h |= (uint64_t)u[k] << (8 * k);
     return h;
 }
 
 /* Length of the common prefix, at most 4, of two values from their heads. */
-static size_t head_prefix(uint32_t ha, size_t la, uint32_t hb, size_t lb)
+static inline size_t head_prefix(uint64_t ha, size_t la, uint64_t hb, size_t lb)
 {
-    uint32_t x = ha ^ hb;
-    size_t l = 4;
-    if (x)
-        for (l = 0; !(x & 0xffu); l++)
-            x >>= 8;
+    uint64_t x = ha ^ hb;
+    size_t l = 0;
+    while (l < 4 && !(x & 0xffu)) {
+        x >>= 8;
+        l++;
+    }
     if (l > la)
         l = la;
     return l > lb ? lb : l;
@@ -301,9 +339,9 @@ static size_t head_prefix(uint32_t ha, size_t la, uint32_t hb, size_t lb)
 
 /* Features of one record's value of one comparison (unused parts are 0). */
 typedef struct {
-    uint64_t sig;   /* letter signature (JW or Jaro levels) */
-    uint32_t head;  /* first bytes (JW, Jaro or initial levels) */
-    uint32_t pnc;   /* 1 if a PNC ID with a valid check letter (valid_diff levels) */
+    uint64_t head; /* first 8 bytes of a text value, zero-filled */
+    uint32_t pnc;  /* 1 if a PNC ID with a valid check letter (valid_diff levels) */
+    uint32_t cnt;  /* offset of its class counts in the plan's count scratch */
 } rec_feat;
 
 /* Margin below a threshold that a bound must clear: far above the rounding
@@ -311,11 +349,18 @@ typedef struct {
  * that matters. */
 #define BOUND_MARGIN 1e-9
 
+/* What eval_level does for a comparison: all levels in turn, or a shortcut. */
+enum { RUN_LEVELS, RUN_EXACT_TEXT, RUN_EXACT_DATE };
+
 /* One comparison bound to the plan's record set. */
 typedef struct {
     const ddw_compare_cfg *cc;
     int is_date;
-    int need_sig, need_head, need_pnc; /* which features its levels use */
+    int run;            /* RUN_*: "exact, else" on its own needs no level loop */
+    int need_head;      /* first bytes (Jaro-Winkler, Jaro, initial levels) */
+    int need_cnt;       /* class counts (Jaro-Winkler or Jaro levels) */
+    int need_pnc;       /* PNC validity (valid_diff levels) */
+    int need_feat;      /* any of the three */
     const ddw_fval *v;  /* the field's column */
     const ddw_fval *uo; /* the 'unless' field's column, NULL = never skipped */
     const ddw_fval *so; /* swap: the other name's column, NULL = never a swap */
@@ -327,13 +372,25 @@ typedef struct {
 struct ddw_compare_plan {
     const ddw_recs *r;
     int ncompare;
-    int nfeat; /* comparisons that use any feature */
+    int ncnt; /* comparisons with class counts */
     plan_comp comp[DDW_MAX_COMPARE];
     /* the current unit: records [a0,a1) at slots 0.., then [b0,b1) */
     size_t a0, a1, b0, b1;
-    size_t cap;     /* slots the scratch holds */
-    rec_feat *feat; /* cap x ncompare, slot-major */
+    size_t cap;            /* slots the scratch holds */
+    rec_feat *feat;        /* cap x ncompare, slot-major */
+    unsigned char *counts; /* cap x ncnt x NCLASS class counts */
 };
+
+/* Text equality in the plan: short values compare by their heads. */
+static inline int plan_text_equal(const ddw_recs *r, const ddw_fval *a, const ddw_fval *b,
+                                  const rec_feat *fa, const rec_feat *fb, int need_head)
+{
+    if (a->h != b->h || a->len != b->len)
+        return 0;
+    if (a->len <= 8 && need_head)
+        return fa->head == fb->head;
+    return bytes_equal(ddw_recs_text(r, a), ddw_recs_text(r, b), a->len);
+}
 
 /*
  * The level of pair (i, j) on comparison cc: the one implementation behind
@@ -348,7 +405,7 @@ __attribute__((always_inline))
 #endif
 static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                              const ddw_recs *rb, size_t j, const plan_comp *pc,
-                             const rec_feat *fa, const rec_feat *fb)
+                             const rec_feat *fa, const rec_feat *fb, const unsigned char *cnt)
 {
     const ddw_fval *a = pc ? &pc->v[i] : &ra->f[cc->field][i];
     const ddw_fval *b = pc ? &pc->v[j] : &rb->f[cc->field][j];
@@ -380,24 +437,22 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
             hit = 1;
             break;
         case DDW_LV_EXACT:
-            hit = is_date ? a->date == b->date : text_equal(ra, a, rb, b);
+            hit = is_date ? a->date == b->date
+                          : pc ? plan_text_equal(ra, a, b, fa, fb, pc->need_head) : text_equal(ra, a, rb, b);
             break;
         case DDW_LV_JW:
         case DDW_LV_JARO:
             if (pc && !bounded) {
+                /* jaro <= J = (m/la + m/lb + 1)/3 (0 when m = 0), and
+                 * J < G  <=>  m (la + lb) < (3G - 1) la lb  for m > 0 */
                 bounded = 1;
-                uint64_t sa = fa->sig, sb = fb->sig;
-                if (!((sa | sb) & SIG_NONE)) {
-                    /* jaro <= J = (m/la + m/lb + 1)/3 (0 when m = 0), and
-                     * J < G  <=>  m (la + lb) < (3G - 1) la lb  for m > 0 */
-                    size_t la = a->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : a->len;
-                    size_t lb = b->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : b->len;
-                    unsigned m = sig_common(sa, sb);
-                    size_t pre = head_prefix(fa->head, la, fb->head, lb);
-                    double lhs = (double)(m * (la + lb)), ll = (double)(la * lb);
-                    jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
-                    jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
-                }
+                size_t la = a->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : a->len;
+                size_t lb = b->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : b->len;
+                unsigned m = common_count(cnt + fa->cnt, cnt + fb->cnt);
+                size_t pre = head_prefix(fa->head, la, fb->head, lb);
+                double lhs = (double)(m * (la + lb)), ll = (double)(la * lb);
+                jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
+                jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
             }
             if (lv->kind == DDW_LV_JW) {
                 if (jw < 0 && !jw_low)
@@ -416,7 +471,7 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
             hit = ddw_strsim_lev_within(ta, a->len, tb, b->len, (int)lv->param);
             break;
         case DDW_LV_SOUNDEX:
-            hit = a->code[0] != '\0' && strcmp(a->code, b->code) == 0;
+            hit = a->code[0] != '\0' && code_equal(a->code, b->code);
             break;
         case DDW_LV_INITIAL:
             hit = pc ? (fa->head & 0xffu) == (fb->head & 0xffu) : ta[0] == tb[0];
@@ -441,7 +496,7 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
         }
         case DDW_LV_VALID_DIFF:
             if (pc)
-                hit = fa->pnc && fb->pnc && !text_equal(ra, a, rb, b);
+                hit = fa->pnc && fb->pnc && !plan_text_equal(ra, a, b, fa, fb, pc->need_head);
             else
                 hit = !text_equal(ra, a, rb, b) && ddw_compare_pnc_valid(ta, a->len) &&
                       ddw_compare_pnc_valid(tb, b->len);
@@ -498,7 +553,7 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
 int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                       const ddw_recs *rb, size_t j)
 {
-    return eval_level(cc, ra, i, rb, j, NULL, NULL, NULL);
+    return eval_level(cc, ra, i, rb, j, NULL, NULL, NULL, NULL);
 }
 
 /* ---- the plan ----------------------------------------------------------- */
@@ -520,6 +575,16 @@ static double lowest_param(const ddw_compare_cfg *cc, int kind)
     return lo;
 }
 
+/* (Re)allocates the scratch for cap slots. */
+static void plan_scratch(ddw_compare_plan *p, size_t cap)
+{
+    free(p->feat);
+    free(p->counts);
+    p->cap = cap;
+    p->feat = ddw_xcalloc(cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
+    p->counts = ddw_xcalloc(cap * (size_t)(p->ncnt ? p->ncnt : 1) * NCLASS, 1);
+}
+
 ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_t maxrecs,
                                  ddw_compare_plan **out)
 {
@@ -532,7 +597,6 @@ ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_
     ddw_compare_plan *p = ddw_xcalloc(1, sizeof *p);
     p->r = r;
     p->ncompare = cfg->ncompare;
-    const unsigned sim_kinds = (1u << DDW_LV_JW) | (1u << DDW_LV_JARO);
     for (int c = 0; c < cfg->ncompare; c++) {
         const ddw_compare_cfg *cc = &cfg->compare[c];
         plan_comp *pc = &p->comp[c];
@@ -543,13 +607,17 @@ ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_
             pc->uo = r->f[cc->unless - 1];
         if (cc->field == DDW_F_FORENAME || cc->field == DDW_F_SURNAME)
             pc->so = r->f[cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME];
+        if (cc->nlevels == 2 && cc->levels[0].kind == DDW_LV_EXACT &&
+            cc->levels[1].kind == DDW_LV_ELSE)
+            pc->run = pc->is_date ? RUN_EXACT_DATE : RUN_EXACT_TEXT;
         if (!pc->is_date) {
-            pc->need_sig = has_kind(cc, sim_kinds);
-            pc->need_head = has_kind(cc, sim_kinds | (1u << DDW_LV_INITIAL));
+            unsigned sim = (1u << DDW_LV_JW) | (1u << DDW_LV_JARO);
+            pc->need_head = has_kind(cc, sim | (1u << DDW_LV_INITIAL));
+            pc->need_cnt = has_kind(cc, sim);
             pc->need_pnc = has_kind(cc, 1u << DDW_LV_VALID_DIFF);
         }
-        if (pc->need_sig || pc->need_head || pc->need_pnc)
-            p->nfeat++;
+        pc->need_feat = pc->need_head || pc->need_cnt || pc->need_pnc;
+        p->ncnt += pc->need_cnt;
         /* jw = jaro + p 0.1 (1 - jaro) < F  <=>  jaro < (F - 0.1 p) / (1 - 0.1 p) */
         double fjw = lowest_param(cc, DDW_LV_JW) - BOUND_MARGIN;
         for (int q = 0; q <= 4; q++) {
@@ -559,8 +627,7 @@ ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_
         pc->jaro_g = lowest_param(cc, DDW_LV_JARO) - BOUND_MARGIN;
         pc->jaro_c = 3.0 * pc->jaro_g - 1.0;
     }
-    p->cap = maxrecs ? maxrecs : 1;
-    p->feat = ddw_xcalloc(p->cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
+    plan_scratch(p, maxrecs ? maxrecs : 1);
     *out = p;
     return DDW_OK;
 }
@@ -568,20 +635,24 @@ ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_
 /* Features of records [k0, k1) into slots from s0. */
 static void fill_features(ddw_compare_plan *p, size_t k0, size_t k1, size_t s0)
 {
+    const ddw_recs *r = p->r;
     for (size_t k = k0; k < k1; k++) {
-        rec_feat *f = p->feat + (s0 + k - k0) * (size_t)p->ncompare;
+        size_t slot = s0 + k - k0;
+        rec_feat *f = p->feat + slot * (size_t)p->ncompare;
+        uint32_t coff = (uint32_t)(slot * (size_t)p->ncnt * NCLASS);
         for (int c = 0; c < p->ncompare; c++) {
             const plan_comp *pc = &p->comp[c];
-            if (!(pc->need_sig | pc->need_head | pc->need_pnc))
-                continue;
             const ddw_fval *v = &pc->v[k];
-            if (v->h == 0)
-                continue; /* missing: the level is 0, features unread */
-            const char *t = ddw_recs_text(p->r, v);
-            if (pc->need_sig)
-                f[c].sig = letter_sig(t, v->len);
+            if (!pc->need_feat || v->h == 0)
+                continue; /* missing: the level is 0 */
+            const char *t = ddw_recs_text(r, v);
             if (pc->need_head)
-                f[c].head = head4(t, v->len);
+                f[c].head = head8(t, v->len, r->alen - v->off);
+            if (pc->need_cnt) {
+                f[c].cnt = coff;
+                class_counts(t, v->len, p->counts + coff);
+                coff += NCLASS;
+            }
             if (pc->need_pnc)
                 f[c].pnc = (uint32_t)ddw_compare_pnc_valid(t, v->len);
         }
@@ -593,17 +664,12 @@ void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0,
     if (b1 < b0 || (b0 < a1 && a0 < b1))
         b0 = b1 = a1; /* a diagonal unit (or overlap): one range */
     size_t na = a1 - a0, n = na + (b1 - b0);
-    if (n > p->cap) {
-        free(p->feat);
-        p->cap = n;
-        p->feat = ddw_xcalloc(p->cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
-    }
+    if (n > p->cap)
+        plan_scratch(p, n);
     p->a0 = a0;
     p->a1 = a1;
     p->b0 = b0;
     p->b1 = b1;
-    if (p->nfeat == 0)
-        return;
     fill_features(p, a0, a1, 0);
     fill_features(p, b0, b1, na);
 }
@@ -620,7 +686,19 @@ void ddw_compare_plan_levels(const ddw_compare_plan *p, size_t i, size_t j, uint
     const rec_feat *fj = p->feat + slot_of(p, j) * (size_t)p->ncompare;
     for (int c = 0; c < p->ncompare; c++) {
         const plan_comp *pc = &p->comp[c];
-        lv[c] = (uint8_t)eval_level(pc->cc, p->r, i, p->r, j, pc, fi + c, fj + c);
+        if (pc->run == RUN_LEVELS) {
+            lv[c] = (uint8_t)eval_level(pc->cc, p->r, i, p->r, j, pc, fi + c, fj + c,
+                                        p->counts);
+            continue;
+        }
+        /* "exact, else": the level loop without the loop */
+        const ddw_fval *a = &pc->v[i], *b = &pc->v[j];
+        if (a->h == 0 || b->h == 0 || (pc->uo && pc->uo[i].h != 0 && pc->uo[j].h != 0))
+            lv[c] = 0;
+        else if (pc->run == RUN_EXACT_DATE)
+            lv[c] = a->date == b->date ? 1 : 2;
+        else
+            lv[c] = plan_text_equal(p->r, a, b, fi + c, fj + c, pc->need_head) ? 1 : 2;
     }
 }
 
@@ -646,7 +724,7 @@ void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, 
         const plan_comp *pc = &p->comp[c];
         if (!text)
             prefetch_bytes(pc->v + k0, pc->v + k1);
-        else if (!pc->is_date)
+        else if (pc->need_feat) /* the texts features read; a record's texts are adjacent */
             for (size_t k = k0; k < k1; k++)
                 PREFETCH(p->r->arena + pc->v[k].off);
     }
@@ -657,6 +735,7 @@ void ddw_compare_plan_free(ddw_compare_plan **p)
     if (p == NULL || *p == NULL)
         return;
     free((*p)->feat);
+    free((*p)->counts);
     free(*p);
     *p = NULL;
 }

@@ -96,6 +96,21 @@ static inline double level_weight(const score_ctx *x, int c, int l, size_t i)
     return x->w[c][l];
 }
 
+/* memcpy(d, s, n) in fixed-size steps, which compile to plain moves. */
+static inline void copy_levels(uint8_t *d, const uint8_t *s, size_t n)
+{
+    for (; n >= 8; n -= 8, d += 8, s += 8)
+        memcpy(d, s, 8);
+    if (n >= 4) {
+        memcpy(d, s, 4);
+        d += 4;
+        s += 4;
+        n -= 4;
+    }
+    for (; n; n--)
+        *d++ = *s++;
+}
+
 /* Scores pair (i, j) of blk->recs for pass p; appends an edge if it qualifies. */
 static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, uint32_t p,
                              size_t i, size_t j, ddw_edges *e)
@@ -119,7 +134,7 @@ static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, u
         e->b[k] = ka < kb ? kb : ka;
         e->weight[k] = w;
         e->pass[k] = p;
-        memcpy(e->levels + k * (size_t)cfg->ncompare, lv, (size_t)cfg->ncompare);
+        copy_levels(e->levels + k * (size_t)cfg->ncompare, lv, (size_t)cfg->ncompare);
     }
     return 1;
 }

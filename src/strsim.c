@@ -366,10 +366,15 @@ static int within_front(const unsigned char *ua, size_t *la, const unsigned char
     return -1;
 }
 
-/* 1 if a[0..n) == b[0..n). */
+/* 1 if a[0..n) == b[0..n) (short runs without a library call). */
 static int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
 {
-    return n == 0 || memcmp(a, b, n) == 0;
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return 0;
+    return 1;
 }
 
 /*
