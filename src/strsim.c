@@ -432,6 +432,22 @@ static char ascii_letter(unsigned char c)
     return 0;
 }
 
+/*
+ * Soundex class of every byte: '1'..'6' a coded letter, '0' a vowel or Y
+ * (codes on either side repeat), 0 a byte skipped as if absent (H, W and
+ * non-letters).  Lower case as upper case.
+ */
+#define SX_LETTERS(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, \
+                   z)                                                                      \
+    a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z
+#define SX_AZ                                                                              \
+    SX_LETTERS('0', '1', '2', '3', '0', '1', '2', 0, '0', '2', '2', '4', '5', '5', '0', '1', \
+               '2', '6', '2', '3', '0', '1', 0, '2', '0', '2')
+static const unsigned char soundex_class[256] = {
+    ['A'] = SX_AZ,
+    ['a'] = SX_AZ,
+};
+
 size_t ddw_strsim_soundex(const char *s, size_t len, char out[5])
 {
     /* NARA digit for A..Z; '0' = vowel or Y (separates), H/W handled apart */
@@ -449,15 +465,14 @@ size_t ddw_strsim_soundex(const char *s, size_t len, char out[5])
     }
     out[0] = first;
     size_t n = 1;
-    char last = digit[first - 'A'];
+    unsigned char last = (unsigned char)digit[first - 'A'];
+    /* branch-free body: write every class at out[n], keep it only when it
+     * is a code other than the last; skipped bytes leave last alone */
     for (i++; i < len && n < DDW_STRSIM_SOUNDEX_LEN; i++) {
-        char c = ascii_letter(us[i]);
-        if (!c || c == 'H' || c == 'W')
-            continue; /* non-letters ignored; H, W transparent */
-        char d = digit[c - 'A'];
-        if (d != '0' && d != last)
-            out[n++] = d;
-        last = d; /* a vowel resets, so equal codes around it repeat */
+        unsigned char d = soundex_class[us[i]];
+        out[n] = (char)d;
+        n += d > '0' && d != last;
+        last = d ? d : last;
     }
     while (n < DDW_STRSIM_SOUNDEX_LEN)
         out[n++] = '0';

@@ -4,8 +4,9 @@
  * Loads a link config plus a model file (so no training runs), ingests,
  * blocks and then times ddw_score_run REPS times on one process (serial
  * build, no MPI), printing CPU seconds, scored pairs per second and a
- * checksum over every kept edge (keys, weight bits, level bytes) so two
- * builds can be compared for identical output.  With --patterns it times
+ * checksum over every kept edge (keys, weight bits, level bytes; independent
+ * of edge order) so two builds or thread counts can be compared for
+ * identical output.  With --patterns it times
  * ddw_score_patterns (the training pass) instead.
  *
  * Build (after `make unit`, which builds build/libddw_serial.a):
@@ -36,11 +37,12 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Sum of per-edge hashes: independent of edge order (threads). */
 static uint64_t edges_checksum(const ddw_edges *e)
 {
-    uint64_t h = 0x1234;
+    uint64_t sum = 0;
     for (size_t k = 0; k < e->n; k++) {
-        uint64_t wb;
+        uint64_t wb, h = 0x1234;
         memcpy(&wb, &e->weight[k], sizeof wb);
         h = ddw_mix64(h ^ e->a[k]);
         h = ddw_mix64(h ^ e->b[k]);
@@ -48,8 +50,9 @@ static uint64_t edges_checksum(const ddw_edges *e)
         h = ddw_mix64(h ^ e->pass[k]);
         h = ddw_mix64(h ^ ddw_hash64(e->levels + k * (size_t)e->ncompare,
                                      (size_t)e->ncompare, 7));
+        sum += h;
     }
-    return h;
+    return sum;
 }
 
 int main(int argc, char **argv)

@@ -717,6 +717,58 @@ static void test_soundex_nara(void **state)
     }
 }
 
+/* Soundex as first written (letter by letter, with branches): the
+ * reference for the table-driven kernel. */
+static size_t ref_soundex(const char *s, size_t len, char out[5])
+{
+    static const char digit[27] = "01230120022455012623010202";
+    if (len > DDW_STRSIM_MAXLEN)
+        len = DDW_STRSIM_MAXLEN;
+    size_t i = 0, n = 1;
+    char first = 0;
+    for (; i < len && !first; i++) {
+        unsigned char c = (unsigned char)s[i];
+        first = c >= 'A' && c <= 'Z' ? (char)c : c >= 'a' && c <= 'z' ? (char)(c - 32) : 0;
+    }
+    if (!first) {
+        out[0] = '\0';
+        return 0;
+    }
+    out[0] = first;
+    char last = digit[first - 'A'];
+    for (; i < len && n < 4; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            c = (unsigned char)(c - 32);
+        if (c < 'A' || c > 'Z' || c == 'H' || c == 'W')
+            continue;
+        char d = digit[c - 'A'];
+        if (d != '0' && d != last)
+            out[n++] = d;
+        last = d;
+    }
+    while (n < 4)
+        out[n++] = '0';
+    out[n] = '\0';
+    return n;
+}
+
+static void test_soundex_matches_reference(void **state)
+{
+    (void)state;
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ HWYAEIOUbcdhwy-'1\xC3\xA9";
+    uint64_t rng = 31337;
+    char s[80], got[5], want[5];
+    for (int it = 0; it < 100000; it++) {
+        size_t n = rng_next(&rng) % (it % 4 ? 12 : 71);
+        for (size_t k = 0; k < n; k++)
+            s[k] = pool[rng_next(&rng) % (sizeof pool - 1)];
+        size_t lw = ref_soundex(s, n, want);
+        assert_int_equal(ddw_strsim_soundex(s, n, got), lw);
+        assert_string_equal(got, want);
+    }
+}
+
 static void test_soundex_edge_cases(void **state)
 {
     (void)state;
@@ -976,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_jaro_fast_exact),
         cmocka_unit_test(test_soundex_nara),
         cmocka_unit_test(test_soundex_edge_cases),
+        cmocka_unit_test(test_soundex_matches_reference),
         cmocka_unit_test(test_nysiis_published),
         cmocka_unit_test(test_nysiis_edge_cases),
         cmocka_unit_test(test_truncation),
