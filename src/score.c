@@ -190,6 +190,38 @@ static void prefetch_unit(const score_ctx *x, const ddw_compare_plan *plan, cons
         prefetch_range(x, plan, un->b0, un->b1, text);
 }
 
+static size_t unit_records(const ddw_unit *un)
+{
+    return (size_t)(un->a1 - un->a0) + (un->diag ? 0 : (size_t)(un->b1 - un->b0));
+}
+
+static void free_plans(ddw_compare_plan **plans, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        ddw_compare_plan_free(&plans[t]);
+    free(plans);
+}
+
+/* One comparison plan per thread, with scratch for the largest unit. */
+static ddw_status make_plans(const ddw_config *cfg, const ddw_blocks *blk, int nt,
+                             ddw_compare_plan ***out)
+{
+    size_t maxrecs = 1;
+    for (size_t u = 0; u < blk->nunits; u++)
+        if (unit_records(&blk->units[u]) > maxrecs)
+            maxrecs = unit_records(&blk->units[u]);
+    ddw_compare_plan **plans = ddw_xcalloc((size_t)nt, sizeof *plans);
+    ddw_status rc = DDW_OK;
+    for (int t = 0; t < nt && rc == DDW_OK; t++)
+        rc = ddw_compare_plan_init(cfg, &blk->recs, maxrecs, &plans[t]);
+    if (rc != DDW_OK) {
+        free_plans(plans, nt);
+        plans = NULL;
+    }
+    *out = plans;
+    return rc;
+}
+
 ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
                          ddw_score_stats *stats)
 {
@@ -199,33 +231,22 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
-    /* chunk boundaries, and the most records a unit holds (plan scratch) */
+    ddw_compare_plan **plans = NULL;
+    ddw_status rc = make_plans(cfg, blk, nt, &plans);
+    if (rc != DDW_OK)
+        return rc;
+    /* chunk boundaries: runs of consecutive units */
     size_t *chunk = ddw_xmalloc((blk->nunits + 1) * sizeof *chunk);
-    size_t nchunks = 0, maxrecs = 1;
+    size_t nchunks = 0;
     uint64_t acc = 0;
     for (size_t u = 0; u < blk->nunits; u++) {
-        const ddw_unit *un = &blk->units[u];
-        size_t nrec = (size_t)(un->a1 - un->a0) + (un->diag ? 0 : (size_t)(un->b1 - un->b0));
-        if (nrec > maxrecs)
-            maxrecs = nrec;
         if (acc == 0)
             chunk[nchunks++] = u;
-        acc += unit_pairs(un) + 1;
+        acc += unit_pairs(&blk->units[u]) + 1;
         if (acc >= CHUNK_PAIRS)
             acc = 0;
     }
     chunk[nchunks] = blk->nunits;
-    ddw_compare_plan **plans = ddw_xcalloc((size_t)nt, sizeof *plans);
-    ddw_status rc = DDW_OK;
-    for (int t = 0; t < nt && rc == DDW_OK; t++)
-        rc = ddw_compare_plan_init(cfg, &blk->recs, maxrecs, &plans[t]);
-    if (rc != DDW_OK) {
-        for (int t = 0; t < nt; t++)
-            ddw_compare_plan_free(&plans[t]);
-        free(plans);
-        free(chunk);
-        return rc;
-    }
     score_ctx *x = ddw_xcalloc(1, sizeof *x);
     ctx_init(x, cfg, blk);
     ddw_edges *te = ddw_xcalloc((size_t)nt, sizeof *te);
@@ -297,9 +318,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     free(te);
     free(dup);
     free(x);
-    for (int t = 0; t < nt; t++)
-        ddw_compare_plan_free(&plans[t]);
-    free(plans);
+    free_plans(plans, nt);
     free(chunk);
     return DDW_OK;
 }
@@ -321,6 +340,10 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
+    ddw_compare_plan **plans = NULL;
+    ddw_status rc = make_plans(cfg, blk, nt, &plans);
+    if (rc != DDW_OK)
+        return rc;
     /* per thread and pass: all pairs, and the pairs first seen in the pass */
     ddw_est_hist *th = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *th);
     uint64_t *tp = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *tp);
@@ -341,6 +364,15 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         size_t slot = ((size_t)t * (size_t)np + p) * 2;
         ddw_est_hist *h = &th[slot], *hf = &th[slot + 1];
         uint64_t *cnt = &tp[slot], *cntf = &tp[slot + 1];
+        /* the plan's per-unit features pay off when about as many pairs as
+         * records are compared; either way the levels are the same */
+        ddw_compare_plan *plan = NULL;
+        if (sample || (double)unit_pairs(un) * rate >= (double)unit_records(un)) {
+            plan = plans[t];
+            ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
+                                  (size_t)(un->diag ? un->a1 : un->b0),
+                                  (size_t)(un->diag ? un->a1 : un->b1));
+        }
         for (uint64_t i = un->a0; i < un->a1; i++) {
             uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
             const uint64_t *pi = blk->passkey + i * (size_t)np;
@@ -359,9 +391,12 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
                 if (!sample && ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) >= thr)
                     continue;
                 uint8_t lv[DDW_MAX_COMPARE];
-                for (int c = 0; c < ncomp; c++)
-                    lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, (size_t)i,
-                                                       &blk->recs, (size_t)j);
+                if (plan)
+                    ddw_compare_plan_levels(plan, (size_t)i, (size_t)j, lv);
+                else
+                    for (int c = 0; c < ncomp; c++)
+                        lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs,
+                                                           (size_t)i, &blk->recs, (size_t)j);
                 uint64_t code = ddw_est_encode(ncomp, nlev, lv);
                 ddw_est_hist_add(h, code, 1);
                 if (!seen)
@@ -385,6 +420,7 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         ddw_est_hist_free(&th[k]);
     free(th);
     free(tp);
+    free_plans(plans, nt);
     return DDW_OK;
 }
 

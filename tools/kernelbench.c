@@ -6,8 +6,9 @@
  * build, no MPI), printing CPU seconds, scored pairs per second and a
  * checksum over every kept edge (keys, weight bits, level bytes; independent
  * of edge order) so two builds or thread counts can be compared for
- * identical output.  With --patterns it times
- * ddw_score_patterns (the training pass) instead.
+ * identical output.  With --patterns it times ddw_score_patterns (the
+ * training pass, at training's sampling rate) instead, with a checksum of
+ * the pattern counts.
  *
  * Build (after `make unit`, which builds build/libddw_serial.a):
  *   cc -O2 -g -std=c11 -fopenmp -Iinclude -Ibuild -D_GNU_SOURCE -DDDW_NO_MPI \
@@ -103,8 +104,24 @@ int main(int argc, char **argv)
             ddw_est_hist *first = ddw_xcalloc((size_t)np, sizeof *first);
             uint64_t *npairs = ddw_xcalloc((size_t)np, sizeof *npairs);
             uint64_t *nfirst = ddw_xcalloc((size_t)np, sizeof *nfirst);
-            if (ddw_score_patterns(cfg, &blk, 1.0, hist, first, npairs, nfirst) != DDW_OK)
+            /* the sampling rate training uses (train.c) */
+            uint64_t cand = 0;
+            for (size_t u = 0; u < blk.nunits; u++) {
+                const ddw_unit *un = &blk.units[u];
+                uint64_t na = un->a1 - un->a0;
+                if ((int)un->pass + 1 != blk.sample_pass)
+                    cand += un->diag ? na * (na - 1) / 2 : na * (un->b1 - un->b0);
+            }
+            double rate = cand ? (double)cfg->train_pairs / (double)cand : 1.0;
+            if (ddw_score_patterns(cfg, &blk, rate > 1.0 ? 1.0 : rate, hist, first, npairs,
+                                   nfirst) != DDW_OK)
                 return 1;
+            uint64_t hsum = 0;
+            for (int p = 0; p < np; p++)
+                for (size_t k = 0; k < hist[p].cap; k++)
+                    if (hist[p].count[k])
+                        hsum += ddw_mix64(hist[p].code[k] ^
+                                          ddw_mix64(hist[p].count[k] + (uint64_t)p));
             double t = cpu_seconds() - t0;
             uint64_t pairs = 0;
             for (int p = 0; p < np; p++) {
@@ -112,8 +129,8 @@ int main(int argc, char **argv)
                 ddw_est_hist_free(&hist[p]);
                 ddw_est_hist_free(&first[p]);
             }
-            printf("patterns rep %d: %.3f s cpu, %llu pairs, %.0f pairs/s\n", r, t,
-                   (unsigned long long)pairs, (double)pairs / t);
+            printf("patterns rep %d: %.3f s cpu, %llu blocked pairs, checksum %016llx\n", r, t,
+                   (unsigned long long)pairs, (unsigned long long)hsum);
             free(hist);
             free(first);
             free(npairs);

@@ -14,7 +14,8 @@
  * ddw_block_key and ddw_compare_level (tested elsewhere) for its reference
  * and checks instead that tiling, de-duplication and threads neither lose,
  * repeat nor change any edge; a second random set does the same with the
- * eight comparisons of the generated model.
+ * eight comparisons of the generated model, and checks training's pattern
+ * counts (ddw_score_patterns) against a brute-force count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include "ddw_comm.h"
 #include "ddw_compare.h"
 #include "ddw_config.h"
+#include "ddw_estimate.h"
 #include "ddw_norm.h"
 #include "ddw_records.h"
 #include "ddw_score.h"
@@ -770,6 +772,110 @@ static void test_full_model_same_edges(void **state)
     ddw_config_destroy(&cfg);
 }
 
+/* Two histograms hold the same (code, count) multiset. */
+static void assert_hist_equal(const ddw_est_hist *a, const ddw_est_hist *b)
+{
+    uint64_t *ca, *na, *cb, *nb;
+    size_t n1, n2;
+    ddw_est_hist_sorted(a, &ca, &na, &n1);
+    ddw_est_hist_sorted(b, &cb, &nb, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(ca, cb, n1 * sizeof *ca);
+    assert_memory_equal(na, nb, n1 * sizeof *na);
+    free(ca);
+    free(na);
+    free(cb);
+    free(nb);
+}
+
+/*
+ * Training's pattern counts (some units through the comparison plan, small
+ * sampled ones through ddw_compare_level) equal a brute-force count over
+ * all home pairs with the documented sampling rule, at two rates, 1 and 2
+ * threads, untiled and tiled.
+ */
+static void test_patterns_match_brute_force(void **state)
+{
+    (void)state;
+    ddw_config *cfg = NULL;
+    assert_int_equal(ddw_config_parse("full.ini", full_cfg_text, 0, NULL, stderr, &cfg), DDW_OK);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_full(&home);
+    int np = cfg->npasses, nlev[FULL_NC];
+    for (int c = 0; c < FULL_NC; c++)
+        nlev[c] = cfg->compare[c].nlevels + 1;
+    const uint64_t salt = ddw_mix64(cfg->seed ^ UINT64_C(0x7a11));
+    static const double rates[] = {1.0, 0.35};
+    int saved = omp_get_max_threads();
+    for (size_t ri = 0; ri < 2; ri++) {
+        double rate = rates[ri];
+        uint64_t thr = rate >= 1.0 ? UINT64_MAX : (uint64_t)(rate * 18446744073709551616.0);
+        ddw_est_hist want[3], wantf[3];
+        uint64_t wn[3] = {0}, wnf[3] = {0};
+        for (int p = 0; p < np; p++) {
+            ddw_est_hist_init(&want[p]);
+            ddw_est_hist_init(&wantf[p]);
+        }
+        for (size_t i = 0; i < home.n; i++)
+            for (size_t j = i + 1; j < home.n; j++) {
+                int earlier = 0;
+                for (int p = 0; p < np; p++) {
+                    uint64_t ki = ddw_block_key(cfg, p, &home, i);
+                    if (ki == 0 || ki != ddw_block_key(cfg, p, &home, j))
+                        continue;
+                    wn[p]++;
+                    wnf[p] += !earlier;
+                    uint64_t ka = home.key[i], kb = home.key[j];
+                    uint64_t lo = ka < kb ? ka : kb, hi = ka < kb ? kb : ka;
+                    if (ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) < thr) {
+                        uint8_t lv[FULL_NC];
+                        for (int c = 0; c < FULL_NC; c++)
+                            lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &home, i,
+                                                               &home, j);
+                        uint64_t code = ddw_est_encode(FULL_NC, nlev, lv);
+                        ddw_est_hist_add(&want[p], code, 1);
+                        if (!earlier)
+                            ddw_est_hist_add(&wantf[p], code, 1);
+                    }
+                    earlier = 1;
+                }
+            }
+        for (size_t ti = 0; ti < 2; ti++) {
+            cfg->max_block = ti ? 9 : 1000000;
+            ddw_blocks blk;
+            assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+            assert_int_equal(blk.npasses, np);
+            for (int t = 1; t <= 2; t++) {
+                omp_set_num_threads(t);
+                ddw_est_hist hist[3], first[3];
+                uint64_t npairs[3], nfirst[3];
+                assert_int_equal(ddw_score_patterns(cfg, &blk, rate, hist, first, npairs, nfirst),
+                                 DDW_OK);
+                for (int p = 0; p < np; p++) {
+                    assert_int_equal(npairs[p], wn[p]);
+                    assert_int_equal(nfirst[p], wnf[p]);
+                    assert_hist_equal(&hist[p], &want[p]);
+                    assert_hist_equal(&first[p], &wantf[p]);
+                    assert_true(want[p].n > 3);
+                    ddw_est_hist_free(&hist[p]);
+                    ddw_est_hist_free(&first[p]);
+                }
+            }
+            omp_set_num_threads(saved);
+            ddw_block_free(&blk);
+        }
+        for (int p = 0; p < np; p++) {
+            ddw_est_hist_free(&want[p]);
+            ddw_est_hist_free(&wantf[p]);
+        }
+    }
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_hand_built_units),
         cmocka_unit_test(test_threads_same_edges),
         cmocka_unit_test(test_full_model_same_edges),
+        cmocka_unit_test(test_patterns_match_brute_force),
     };
     return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }
