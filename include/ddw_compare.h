@@ -6,9 +6,10 @@
  *
  * Trade-off: a method is a row in a table (name, accepted field types,
  * level parser, comparator), so adding one (Dice on Bloom-filter bit
- * vectors, numeric distance, ...) touches only compare.c; the price is one
- * indirect call per field per pair, which the scoring loop can later
- * specialise away if profiles demand it.
+ * vectors, numeric distance, ...) touches only compare.c; the price is a
+ * dispatch per level per pair.  The scoring loop goes through a comparison
+ * plan (below) that precomputes what it can per record and skips
+ * similarities a cheap bound rules out, with the same levels.
  */
 #ifndef DDW_COMPARE_H
 #define DDW_COMPARE_H
@@ -97,8 +98,8 @@ ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r, size_
 void ddw_compare_plan_free(ddw_compare_plan **p);
 /*
  * Starts a unit: the pairs that follow have both records in [a0, a1) (a
- * diagonal unit: pass b0 == b1, or a range overlapping [a0, a1)) or one in
- * [a0, a1) and one in [b0, b1).
+ * diagonal unit: pass b0 >= b1) or one in [a0, a1) and one in [b0, b1)
+ * (ranges that overlap or touch are merged into one).
  */
 void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0, size_t b1);
 /*

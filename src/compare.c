@@ -8,6 +8,17 @@
  * order; the first predicate that holds gives the level.  Cheap predicates
  * (hash equality, integer dates) come first in typical configs, so most
  * pairs never touch string bytes.
+ *
+ * One function (eval_level) holds every predicate, for both entry points:
+ * ddw_compare_level, which works from the stored values alone, and the
+ * comparison plan of the scoring loop, which adds per-unit record features.
+ * The plan's Jaro bound is where most of its time goes: Jaro matches only
+ * equal bytes, so per-record byte-class counts bound the matches m, hence
+ * Jaro <= (m/la + m/lb + 1)/3 and Jaro-Winkler with it; for the typical
+ * pair of unrelated names that bound is far below the lowest jw threshold
+ * and the similarity is never computed.  The bound must only ever skip
+ * pairs that really fail, so it is applied with a margin (BOUND_MARGIN) far
+ * above floating-point rounding, and levels stay exactly ddw_compare_level's.
  */
 #include "ddw_compare.h"
 
@@ -149,7 +160,7 @@ static inline int code_equal(const char *a, const char *b)
 }
 
 static inline int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
-                                  const ddw_fval *b)
+                             const ddw_fval *b)
 {
     return a->h == b->h && a->len == b->len &&
            bytes_equal(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len);
@@ -396,7 +407,7 @@ static inline int plan_text_equal(const ddw_recs *r, const ddw_fval *a, const dd
  * The level of pair (i, j) on comparison cc: the one implementation behind
  * ddw_compare_level (pc == NULL: everything from the values) and the plan
  * (pc != NULL, ra == rb == the plan's records, fa / fb the two records'
- * features: Jaro-Winkler / Jaro skipped when the signature bound shows that
+ * features: Jaro-Winkler / Jaro skipped when the class-count bound shows that
  * every such level must fail, PNC validity precomputed).  Both give the
  * same level.
  */
@@ -437,8 +448,11 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
             hit = 1;
             break;
         case DDW_LV_EXACT:
-            hit = is_date ? a->date == b->date
-                          : pc ? plan_text_equal(ra, a, b, fa, fb, pc->need_head) : text_equal(ra, a, rb, b);
+            if (is_date)
+                hit = a->date == b->date;
+            else
+                hit = pc ? plan_text_equal(ra, a, b, fa, fb, pc->need_head)
+                         : text_equal(ra, a, rb, b);
             break;
         case DDW_LV_JW:
         case DDW_LV_JARO:
@@ -451,8 +465,10 @@ static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size
                 unsigned m = common_count(cnt + fa->cnt, cnt + fb->cnt);
                 size_t pre = head_prefix(fa->head, la, fb->head, lb);
                 double lhs = (double)(m * (la + lb)), ll = (double)(la * lb);
-                jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
-                jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
+                if (la && lb) { /* (present values are never empty) */
+                    jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
+                    jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
+                }
             }
             if (lv->kind == DDW_LV_JW) {
                 if (jw < 0 && !jw_low)
@@ -661,8 +677,13 @@ static void fill_features(ddw_compare_plan *p, size_t k0, size_t k1, size_t s0)
 
 void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0, size_t b1)
 {
-    if (b1 < b0 || (b0 < a1 && a0 < b1))
-        b0 = b1 = a1; /* a diagonal unit (or overlap): one range */
+    if (b1 <= b0) {
+        b0 = b1 = a1; /* a diagonal unit: one range */
+    } else if (b0 <= a1 && a0 <= b1) { /* overlapping or adjacent: their union */
+        a0 = a0 < b0 ? a0 : b0;
+        a1 = a1 > b1 ? a1 : b1;
+        b0 = b1 = a1;
+    }
     size_t na = a1 - a0, n = na + (b1 - b0);
     if (n > p->cap)
         plan_scratch(p, n);

@@ -8,12 +8,16 @@
  * (no heap, no shared state, so any number of threads may call at once), and
  * Jaro and Levenshtein become bit-parallel: a string's character positions
  * fit in one uint64_t, so Jaro finds each match with one mask-and-count-
- * trailing-zeros instead of a window scan, and Levenshtein runs Myers' /
- * Hyyro's bit-vector algorithm in O(|b|) word operations instead of an
- * O(|a||b|) table.  The edit distances with transpositions keep the plain
- * dynamic programme, which is simpler to check and still small at 64 bytes.
- * Characters are compared as unsigned bytes everywhere, so arbitrary input
- * is safe (no negative table indices).
+ * trailing-zeros instead of a window scan (the positions of a byte in b come
+ * from SSE2 byte compares where available, from a per-call table
+ * elsewhere), and Levenshtein runs Myers' / Hyyro's bit-vector algorithm in
+ * O(|b|) word operations instead of an O(|a||b|) table.  The edit distances
+ * with transpositions keep the plain dynamic programme, which is simpler to
+ * check and still small at 64 bytes; the bounded tests "distance <= k" that
+ * comparison levels ask answer k <= 1 (by far the common case) in one linear
+ * scan and fall back to the programme above that.  Characters are compared
+ * as unsigned bytes everywhere, so arbitrary input is safe (no negative
+ * table indices).
  */
 #include "ddw_strsim.h"
 

@@ -684,7 +684,8 @@ static void make_records(ddw_recs *r, size_t n, uint64_t seed)
         if ((d >> 40) % 10 != 0)
             ddw_recs_set_date(r, k, DDW_F_EVENT_DATE,
                               ddw_norm_days_from_civil(2000 + (int)((d >> 44) % 2),
-                                                       1 + (int)((d >> 48) % 12), 1 + (int)((d >> 52) % 28)));
+                                                       1 + (int)((d >> 48) % 12),
+                                                       1 + (int)((d >> 52) % 28)));
     }
 }
 
@@ -705,7 +706,8 @@ static const cmp_spec plan_specs[] = {
     {DDW_F_SEX, "exact", {"exact", "else"}, 0},
     {DDW_F_AREA, "exact", {"exact", "else"}, 0},
     {DDW_F_PNC_ID, "pnc", {"exact", "dl<=1", "valid_diff", "else"}, 0},
-    {DDW_F_MIDDLE_NAME, "string", {"jaro>=0.95", "lev<=1", "dl<=2", "jaro>=0.75", "lev<=3", "else"}, 0},
+    {DDW_F_MIDDLE_NAME, "string",
+     {"jaro>=0.95", "lev<=1", "dl<=2", "jaro>=0.75", "lev<=3", "else"}, 0},
     {DDW_F_EXTRA1, "string", {"jw>=0.999", "jw>=0.5", "jw>=0", "else"}, 0},
     {DDW_F_EXTRA2, "string", {"jw>=1", "jaro>=0.88", "soundex", "else"}, 0},
     {DDW_F_TOWN, "string", {"dl<=0", "initial", "jw>=0.7", "lev<=2", "else"}, 0},
@@ -771,6 +773,8 @@ static void test_plan_matches_level(void **state)
         check_unit(cc, &r, p, a, a + 20, a + 20, a + 40, 0, hits);
         check_unit(cc, &r, p, a + 20, a + 40, a - 300, a - 250, 0, hits);
     }
+    check_unit(cc, &r, p, 100, 130, 120, 160, 0, hits); /* overlapping ranges */
+    check_unit(cc, &r, p, 200, 230, 170, 200, 0, hits); /* touching ranges */
     check_unit(cc, &r, p, 5, 5, 0, 0, 1, hits); /* empty */
     check_unit(cc, &r, p, 7, 8, 0, 0, 1, hits); /* one record */
     /* every level of every comparison is reached (the test is not vacuous),

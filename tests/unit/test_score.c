@@ -583,8 +583,10 @@ static const char *const full_cfg_text =
     "[compare.dob]\nfield = dob\nmethod = date\n"
     "levels = exact, swap_dm, digit1, year1, jan1, else\n"
     "m = 0.9, 0.01, 0.04, 0.01, 0.01, 0.03\nu = 0.0001, 0.00002, 0.0025, 0.00002, 0.0004, 0.99706\n"
-    "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\nm = 0.99, 0.01\nu = 0.7, 0.3\n"
-    "[compare.area]\nfield = area\nmethod = exact\nlevels = exact, else\nm = 0.9, 0.1\nu = 0.2, 0.8\n"
+    "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.99, 0.01\nu = 0.7, 0.3\n"
+    "[compare.area]\nfield = area\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.9, 0.1\nu = 0.2, 0.8\n"
     "[compare.pnc_id]\nfield = pnc_id\nmethod = pnc\nlevels = exact, dl<=1, valid_diff, else\n"
     "m = 0.9, 0.05, 0.01, 0.04\nu = 0.0001, 0.0002, 0.9, 0.0997\n";
 
@@ -630,7 +632,8 @@ static void make_full(ddw_recs *home)
         if (!initials_only && (r >> 7) % 10)
             ddw_recs_set_text(home, k, DDW_F_SURNAME, buf, n);
         ddw_recs_set_text(home, k, DDW_F_SURNAME_INITIAL, buf, 1);
-        int y = 1979 + (int)((r >> 11) % 3), m = 1 + (int)((r >> 13) % 3), d = 1 + (int)((r >> 15) % 3);
+        int y = 1979 + (int)((r >> 11) % 3), m = 1 + (int)((r >> 13) % 3);
+        int d = 1 + (int)((r >> 15) % 3);
         if ((r >> 17) % 5 == 0) {
             int t = m;
             m = d;

@@ -7,8 +7,9 @@
  * Damerau-Levenshtein a breadth-first search over all edit sequences) on
  * many generated strings.  The bounded distance tests and the vectorised
  * Jaro are checked against full matrices and a plain window scan on random
- * and edited byte strings (UTF-8 and NUL bytes, lengths 0..70).  The references cost test time, not clarity, and
- * they catch the edge cases a handful of published examples cannot.
+ * and edited byte strings (UTF-8 and NUL bytes, lengths 0..70).  The
+ * references cost test time, not clarity, and they catch the edge cases a
+ * handful of published examples cannot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
