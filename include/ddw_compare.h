@@ -73,9 +73,9 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
  * for the pair-scoring loop, which works one unit (one or two ranges of
  * records) at a time.  When a unit starts, ddw_compare_plan_unit computes
  * a few per-record features of its records into the plan's scratch (a
- * letter-count signature and the first bytes of names for Jaro(-Winkler)
+ * byte-class count and the first bytes of names for Jaro(-Winkler)
  * and initial levels, PNC check-letter validity), so the pairs of the unit
- * do less work each and skip Jaro-Winkler and Jaro whenever the signature
+ * do less work each and skip Jaro-Winkler and Jaro whenever the count
  * bound shows that no such level can hold.  Levels are always exactly those
  * of ddw_compare_level.
  *
