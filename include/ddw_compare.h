@@ -6,9 +6,10 @@
  *
  * Trade-off: a method is a row in a table (name, accepted field types,
  * level parser, comparator), so adding one (Dice on Bloom-filter bit
- * vectors, numeric distance, ...) touches only compare.c; the price is one
- * indirect call per field per pair, which the scoring loop can later
- * specialise away if profiles demand it.
+ * vectors, numeric distance, ...) touches only compare.c; the price is a
+ * dispatch per level per pair.  The scoring loop goes through a comparison
+ * plan (below) that precomputes what it can per record and skips
+ * similarities a cheap bound rules out, with the same levels.
  */
 #ifndef DDW_COMPARE_H
 #define DDW_COMPARE_H
@@ -66,6 +67,55 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
  */
 int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
                       const ddw_recs *rb, size_t j);
+
+/*
+ * A comparison plan: every configured comparison bound to one record set,
+ * for the pair-scoring loop, which works one unit (one or two ranges of
+ * records) at a time.  When a unit starts, ddw_compare_plan_unit computes
+ * a few per-record features of its records into the plan's scratch (a
+ * byte-class count and the first bytes of names for Jaro(-Winkler)
+ * and initial levels, PNC check-letter validity), so the pairs of the unit
+ * do less work each and skip Jaro-Winkler and Jaro whenever the count
+ * bound shows that no such level can hold.  Levels are always exactly those
+ * of ddw_compare_level.
+ *
+ * Trade-off: features are recomputed for every unit a record is in (once
+ * for most records; a tiled block's records once per tile), instead of
+ * being stored for the whole record set: no per-record memory, and the
+ * unit's records are already in cache when the features are computed.
+ *
+ * Units, pairs and prefetch hints name positions: position k is record
+ * rec_of[k] of r (ddw_blocks' slots), or record k itself when rec_of is
+ * NULL.  A plan is used by one thread at a time (give each thread its own).
+ * ddw_compare_plan_init reads cfg->compare, r and rec_of (all must outlive the
+ * plan and stay unchanged) and allocates scratch for units of up to
+ * maxrecs records (a larger unit grows it: size it so that none does).
+ * Returns DDW_ECONFIG for more than DDW_MAX_COMPARE comparisons and
+ * DDW_EINVAL when r lacks a compared field's column.  Free with
+ * ddw_compare_plan_free (accepts NULL, NULLs the pointer).
+ */
+typedef struct ddw_compare_plan ddw_compare_plan;
+ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r,
+                                 const uint32_t *rec_of, size_t maxrecs, ddw_compare_plan **out);
+void ddw_compare_plan_free(ddw_compare_plan **p);
+/*
+ * Starts a unit: the pairs that follow have both positions in [a0, a1) (a
+ * diagonal unit: pass b0 >= b1) or one in [a0, a1) and one in [b0, b1)
+ * (ranges that overlap or touch are merged into one).
+ */
+void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0, size_t b1);
+/*
+ * Writes the level of every comparison c for the records at positions i
+ * and j of the current unit to lv[c] (cfg->ncompare bytes): lv[c] equals
+ * ddw_compare_level(&cfg->compare[c], r, rec(i), r, rec(j)).  Allocates nothing.
+ */
+void ddw_compare_plan_levels(const ddw_compare_plan *p, size_t i, size_t j, uint8_t *lv);
+/*
+ * A hint, no effect on results: prefetches the compared fields' values of
+ * records [k0, k1) (text == 0) or their text bytes (text != 0; their values
+ * should already be in cache, e.g. prefetched one unit earlier).
+ */
+void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, int text);
 
 /* PNC check letter of a two-digit year and a serial (< 10,000,000):
  * (ZABCDEFGHJKLMNPQRTUVWXY)[(YY * 10^7 + serial) mod 23]. */

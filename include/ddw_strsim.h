@@ -75,6 +75,18 @@ int ddw_strsim_levenshtein(const char *a, size_t la, const char *b, size_t lb);
 int ddw_strsim_damerau_levenshtein(const char *a, size_t la, const char *b, size_t lb);
 
 /*
+ * Bounded forms: 1 if ddw_strsim_damerau_levenshtein(a, la, b, lb) <= k
+ * (resp. ddw_strsim_levenshtein), else 0; always the same answer as the
+ * full distance, same truncation.  Length gaps above k answer at once;
+ * k == 0 is an equality test and k == 1 a single linear scan (one
+ * substitution, one adjacent transposition (DL only) or one insertion or
+ * deletion at the first difference); larger k fall back to the full
+ * distance.  k < 0 gives 0.  Pure functions; no errors.
+ */
+int ddw_strsim_dl_within(const char *a, size_t la, const char *b, size_t lb, int k);
+int ddw_strsim_lev_within(const char *a, size_t la, const char *b, size_t lb, int k);
+
+/*
  * Optimal string alignment distance (restricted edit distance): like
  * Damerau-Levenshtein, but no substring is edited more than once, so a
  * transposed pair cannot be edited further.  ("CA", "ABC") = 3.  Not a

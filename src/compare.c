@@ -8,12 +8,27 @@
  * order; the first predicate that holds gives the level.  Cheap predicates
  * (hash equality, integer dates) come first in typical configs, so most
  * pairs never touch string bytes.
+ *
+ * One function (eval_level) holds every predicate, for both entry points:
+ * ddw_compare_level, which works from the stored values alone, and the
+ * comparison plan of the scoring loop, which adds per-unit record features.
+ * The plan's Jaro bound is where most of its time goes: Jaro matches only
+ * equal bytes, so per-record byte-class counts bound the matches m, hence
+ * Jaro <= (m/la + m/lb + 1)/3 and Jaro-Winkler with it; for the typical
+ * pair of unrelated names that bound is far below the lowest jw threshold
+ * and the similarity is never computed.  The bound must only ever skip
+ * pairs that really fail, so it is applied with a margin (BOUND_MARGIN) far
+ * above floating-point rounding, and levels stay exactly ddw_compare_level's.
  */
 #include "ddw_compare.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "ddw_norm.h"
 #include "ddw_strsim.h"
@@ -121,11 +136,34 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
     return DDW_EINVAL;
 }
 
-static int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
-                      const ddw_fval *b)
+/* 1 if text a[0..n) equals b[0..n) (short values: no library call). */
+static inline int bytes_equal(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return 0;
+    return 1;
+}
+
+/* strcmp(a, b) == 0 for NUL-terminated codes of a ddw_fval (no library call). */
+static inline int code_equal(const char *a, const char *b)
+{
+    for (size_t k = 0; k < sizeof ((ddw_fval *)0)->code; k++) {
+        if (a[k] != b[k])
+            return 0;
+        if (a[k] == '\0')
+            return 1;
+    }
+    return 1;
+}
+
+static inline int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_recs *rb,
+                             const ddw_fval *b)
 {
     return a->h == b->h && a->len == b->len &&
-           memcmp(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len) == 0;
+           bytes_equal(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len);
 }
 
 char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
@@ -137,26 +175,31 @@ char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
 
 int ddw_compare_pnc_valid(const char *s, size_t n)
 {
-    char d[24];
+    static const char letters[] = "ZABCDEFGHJKLMNPQRTUVWXY";
+    /* at most 11 digits can be valid (a four-digit year, a 7-digit serial) */
+    unsigned char d[11];
     size_t nd = 0, i = 0;
-    while (i < n && (s[i] == ' ' || (s[i] >= '0' && s[i] <= '9'))) {
-        if (s[i] != ' ') {
-            if (nd == sizeof d)
-                return 0;
-            d[nd++] = s[i];
-        }
-        i++;
+    if (n < 4 || s[n - 1] < 'A' || s[n - 1] > 'Z')
+        return 0;
+    for (; i + 1 < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        if (c == ' ')
+            continue;
+        if (c - '0' > 9 || nd == sizeof d)
+            return 0;
+        d[nd++] = (unsigned char)(c - '0');
     }
-    if (i + 1 != n || s[i] < 'A' || s[i] > 'Z' || nd < 3)
+    if (nd < 3)
         return 0;
     size_t ys = nd > 9 ? 2 : 0; /* a four-digit year: its last two digits */
     if (nd - ys - 2 > 7)
         return 0;
-    unsigned long long v = (unsigned long long)(d[ys] - '0') * 10 + (unsigned)(d[ys + 1] - '0');
-    unsigned long long serial = 0;
+    uint32_t serial = 0;
     for (size_t k = ys + 2; k < nd; k++)
-        serial = serial * 10 + (unsigned)(d[k] - '0');
-    return s[i] == ddw_compare_pnc_letter((unsigned)v, (unsigned long)serial);
+        serial = serial * 10 + d[k];
+    /* ddw_compare_pnc_letter's value, below 10^9: fits 32 bits */
+    uint32_t v = (uint32_t)(d[ys] * 10 + d[ys + 1]) * 10000000u + serial;
+    return s[n - 1] == letters[v % 23];
 }
 
 void ddw_compare_pnc_keys(const ddw_recs *r, uint64_t *key)
@@ -225,25 +268,179 @@ static int one_digit_apart(int ya, int ma, int da, int yb, int mb, int db)
     return diff == 1;
 }
 
-int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
-                      const ddw_recs *rb, size_t j)
+/* ---- features for the plan ------------------------------------------------
+ *
+ * Class counts: a value's bytes (its first DDW_STRSIM_MAXLEN, as the
+ * similarity kernels see them) counted in 32 classes, 'A'..'Z' one each and
+ * every other byte in class 26.  Jaro only matches equal bytes, which share
+ * a class, so its number of matches m is at most the sum over classes of
+ * the smaller count; with m bounded, so are Jaro and Jaro-Winkler.
+ */
+#define NCLASS 32
+
+static const unsigned char byte_class[256] = {
+#define O26 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26
+    O26, O26, O26, O26, /* 0x00-0x3f */
+    26, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, /* 0x40-0x4f */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 26, 26, 26, 26, /* 0x50-0x5f */
+    O26, O26, O26, O26, O26, O26, O26, O26, O26, O26, /* 0x60-0xff */
+#undef O26
+};
+
+static void class_counts(const char *s, size_t n, unsigned char cnt[NCLASS])
 {
-    const ddw_fval *a = &ra->f[cc->field][i];
-    const ddw_fval *b = &rb->f[cc->field][j];
+    const unsigned char *u = (const unsigned char *)s;
+    if (n > DDW_STRSIM_MAXLEN)
+        n = DDW_STRSIM_MAXLEN;
+    memset(cnt, 0, NCLASS);
+    for (size_t k = 0; k < n; k++)
+        cnt[byte_class[u[k]]]++;
+}
+
+/* Sum over classes of the smaller count: a bound on Jaro's matches. */
+static inline unsigned common_count(const unsigned char *x, const unsigned char *y)
+{
+#if defined(__SSE2__)
+    __m128i lo = _mm_min_epu8(_mm_loadu_si128((const __m128i *)x),
+                              _mm_loadu_si128((const __m128i *)y));
+    __m128i hi = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(x + 16)),
+                              _mm_loadu_si128((const __m128i *)(y + 16)));
+    __m128i z = _mm_setzero_si128();
+    __m128i sum = _mm_add_epi64(_mm_sad_epu8(lo, z), _mm_sad_epu8(hi, z));
+    return (unsigned)(_mm_cvtsi128_si32(sum) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(sum, sum)));
+#else
+    unsigned m = 0;
+    for (int k = 0; k < NCLASS; k++)
+        m += x[k] < y[k] ? x[k] : y[k];
+    return m;
+#endif
+}
+
+/* The first min(8, n) bytes of s, little-endian, zero-filled; readable = bytes
+ * of s that may be read (>= n). */
+static inline uint64_t head8(const char *s, size_t n, size_t readable)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t h = 0;
+    if (readable >= 8) {
+        memcpy(&h, u, 8); /* one load */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        h = __builtin_bswap64(h);
+#endif
+        return n >= 8 ? h : h & ((UINT64_C(1) << (8 * n)) - 1);
+    }
+    for (size_t k = 0; k < n && k < 8; k++)
+        h |= (uint64_t)u[k] << (8 * k);
+    return h;
+}
+
+/* Length of the common prefix, at most 4, of two values from their heads. */
+static inline size_t head_prefix(uint64_t ha, size_t la, uint64_t hb, size_t lb)
+{
+    uint64_t x = ha ^ hb;
+    size_t l = 0;
+    while (l < 4 && !(x & 0xffu)) {
+        x >>= 8;
+        l++;
+    }
+    if (l > la)
+        l = la;
+    return l > lb ? lb : l;
+}
+
+/* Features of one record's value of one comparison (unused parts are 0). */
+typedef struct {
+    uint64_t head; /* first 8 bytes of a text value, zero-filled */
+    uint32_t pnc;  /* 1 if a PNC ID with a valid check letter (valid_diff levels) */
+    uint32_t cnt;  /* offset of its class counts in the plan's count scratch */
+} rec_feat;
+
+/* Margin below a threshold that a bound must clear: far above the rounding
+ * error of the similarity (a few ulp of 1), far below any threshold step
+ * that matters. */
+#define BOUND_MARGIN 1e-9
+
+/* What eval_level does for a comparison: all levels in turn, or a shortcut. */
+enum { RUN_LEVELS, RUN_EXACT_TEXT, RUN_EXACT_DATE };
+
+/* One comparison bound to the plan's record set. */
+typedef struct {
+    const ddw_compare_cfg *cc;
+    int is_date;
+    int run;            /* RUN_*: "exact, else" on its own needs no level loop */
+    int need_head;      /* first bytes (Jaro-Winkler, Jaro, initial levels) */
+    int need_cnt;       /* class counts (Jaro-Winkler or Jaro levels) */
+    int need_pnc;       /* PNC validity (valid_diff levels) */
+    int need_feat;      /* any of the three */
+    const ddw_fval *v;  /* the field's column */
+    const ddw_fval *uo; /* the 'unless' field's column, NULL = never skipped */
+    const ddw_fval *so; /* swap: the other name's column, NULL = never a swap */
+    /* Jaro-Winkler with common prefix p is below every jw threshold when
+     * Jaro < jw_g[p]; jw_c[p] = 3 jw_g[p] - 1.  Likewise jaro_g, jaro_c. */
+    double jw_g[5], jw_c[5], jaro_g, jaro_c;
+} plan_comp;
+
+struct ddw_compare_plan {
+    const ddw_recs *r;
+    const uint32_t *rec_of; /* record at each position (NULL: the position itself) */
+    int ncompare;
+    int ncnt; /* comparisons with class counts */
+    plan_comp comp[DDW_MAX_COMPARE];
+    /* the current unit: records [a0,a1) at slots 0.., then [b0,b1) */
+    size_t a0, a1, b0, b1;
+    size_t cap;            /* slots the scratch holds */
+    rec_feat *feat;        /* cap x ncompare, slot-major */
+    unsigned char *counts; /* cap x ncnt x NCLASS class counts */
+};
+
+/* Text equality in the plan: short values compare by their heads. */
+static inline int plan_text_equal(const ddw_recs *r, const ddw_fval *a, const ddw_fval *b,
+                                  const rec_feat *fa, const rec_feat *fb, int need_head)
+{
+    if (a->h != b->h || a->len != b->len)
+        return 0;
+    if (a->len <= 8 && need_head)
+        return fa->head == fb->head;
+    return bytes_equal(ddw_recs_text(r, a), ddw_recs_text(r, b), a->len);
+}
+
+/*
+ * The level of pair (i, j) on comparison cc: the one implementation behind
+ * ddw_compare_level (pc == NULL: everything from the values) and the plan
+ * (pc != NULL, ra == rb == the plan's records, fa / fb the two records'
+ * features: Jaro-Winkler / Jaro skipped when the class-count bound shows that
+ * every such level must fail, PNC validity precomputed).  Both give the
+ * same level.
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int eval_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
+                             const ddw_recs *rb, size_t j, const plan_comp *pc,
+                             const rec_feat *fa, const rec_feat *fb, const unsigned char *cnt)
+{
+    const ddw_fval *a = pc ? &pc->v[i] : &ra->f[cc->field][i];
+    const ddw_fval *b = pc ? &pc->v[j] : &rb->f[cc->field][j];
     if (a->h == 0 || b->h == 0)
         return 0;
     if (cc->unless > 0) {
-        int o = cc->unless - 1;
-        if (ra->f[o] && rb->f[o] && ra->f[o][i].h != 0 && rb->f[o][j].h != 0)
-            return 0; /* both have the other field: it is compared instead */
+        if (pc) {
+            if (pc->uo && pc->uo[i].h != 0 && pc->uo[j].h != 0)
+                return 0;
+        } else {
+            int o = cc->unless - 1;
+            if (ra->f[o] && rb->f[o] && ra->f[o][i].h != 0 && rb->f[o][j].h != 0)
+                return 0; /* both have the other field: it is compared instead */
+        }
     }
-    int is_date = ddw_field_type_of(cc->field) == DDW_FT_DATE;
+    int is_date = pc ? pc->is_date : ddw_field_type_of(cc->field) == DDW_FT_DATE;
     const char *ta = is_date ? NULL : ddw_recs_text(ra, a);
     const char *tb = is_date ? NULL : ddw_recs_text(rb, b);
     /* each similarity is computed at most once per pair, however many
      * levels test it (e.g. jw>=0.94 then jw>=0.88) */
     double jw = -1, jaro = -1;
-    int dl = -1, lev = -1, ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0, civil = 0;
+    int bounded = 0, jw_low = 0, jaro_low = 0; /* jw_low: below every jw threshold */
+    int ya = 0, ma = 0, da = 0, yb = 0, mb = 0, db = 0, civil = 0;
     for (int l = 0; l < cc->nlevels; l++) {
         const ddw_level_cfg *lv = &cc->levels[l];
         int hit = 0;
@@ -252,46 +449,74 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
             hit = 1;
             break;
         case DDW_LV_EXACT:
-            hit = is_date ? a->date == b->date : text_equal(ra, a, rb, b);
+            if (is_date)
+                hit = a->date == b->date;
+            else
+                hit = pc ? plan_text_equal(ra, a, b, fa, fb, pc->need_head)
+                         : text_equal(ra, a, rb, b);
             break;
         case DDW_LV_JW:
-            if (jw < 0)
-                jw = ddw_strsim_jaro_winkler(ta, a->len, tb, b->len);
-            hit = jw >= lv->param;
-            break;
         case DDW_LV_JARO:
-            if (jaro < 0)
-                jaro = ddw_strsim_jaro(ta, a->len, tb, b->len);
-            hit = jaro >= lv->param;
+            if (pc && !bounded) {
+                /* jaro <= J = (m/la + m/lb + 1)/3 (0 when m = 0), and
+                 * J < G  <=>  m (la + lb) < (3G - 1) la lb  for m > 0 */
+                bounded = 1;
+                size_t la = a->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : a->len;
+                size_t lb = b->len > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : b->len;
+                unsigned m = common_count(cnt + fa->cnt, cnt + fb->cnt);
+                size_t pre = head_prefix(fa->head, la, fb->head, lb);
+                double lhs = (double)(m * (la + lb)), ll = (double)(la * lb);
+                if (la && lb) { /* (present values are never empty) */
+                    jw_low = m ? lhs < pc->jw_c[pre] * ll : pc->jw_g[pre] > 0;
+                    jaro_low = m ? lhs < pc->jaro_c * ll : pc->jaro_g > 0;
+                }
+            }
+            if (lv->kind == DDW_LV_JW) {
+                if (jw < 0 && !jw_low)
+                    jw = ddw_strsim_jaro_winkler(ta, a->len, tb, b->len);
+                hit = !jw_low && jw >= lv->param;
+            } else {
+                if (jaro < 0 && !jaro_low)
+                    jaro = ddw_strsim_jaro(ta, a->len, tb, b->len);
+                hit = !jaro_low && jaro >= lv->param;
+            }
             break;
-        case DDW_LV_DL:
-            if (dl < 0)
-                dl = ddw_strsim_damerau_levenshtein(ta, a->len, tb, b->len);
-            hit = dl <= lv->param;
+        case DDW_LV_DL: /* dl <= param, param in [0, 64]: dl <= floor(param) */
+            hit = ddw_strsim_dl_within(ta, a->len, tb, b->len, (int)lv->param);
             break;
         case DDW_LV_LEV:
-            if (lev < 0)
-                lev = ddw_strsim_levenshtein(ta, a->len, tb, b->len);
-            hit = lev <= lv->param;
+            hit = ddw_strsim_lev_within(ta, a->len, tb, b->len, (int)lv->param);
             break;
         case DDW_LV_SOUNDEX:
-            hit = a->code[0] != '\0' && strcmp(a->code, b->code) == 0;
+            hit = a->code[0] != '\0' && code_equal(a->code, b->code);
             break;
         case DDW_LV_INITIAL:
-            hit = ta[0] == tb[0];
+            hit = pc ? (fa->head & 0xffu) == (fb->head & 0xffu) : ta[0] == tb[0];
             break;
         case DDW_LV_SWAP: {
-            ddw_field o = cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME;
-            if ((cc->field != DDW_F_FORENAME && cc->field != DDW_F_SURNAME) || !ra->f[o] ||
-                !rb->f[o])
-                break;
-            const ddw_fval *ao = &ra->f[o][i], *bo = &rb->f[o][j];
+            const ddw_fval *ao, *bo;
+            if (pc) {
+                if (!pc->so)
+                    break;
+                ao = &pc->so[i];
+                bo = &pc->so[j];
+            } else {
+                ddw_field o = cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME;
+                if ((cc->field != DDW_F_FORENAME && cc->field != DDW_F_SURNAME) ||
+                    !ra->f[o] || !rb->f[o])
+                    break;
+                ao = &ra->f[o][i];
+                bo = &rb->f[o][j];
+            }
             hit = ao->h && bo->h && text_equal(ra, a, rb, bo) && text_equal(ra, ao, rb, b);
             break;
         }
         case DDW_LV_VALID_DIFF:
-            hit = !text_equal(ra, a, rb, b) && ddw_compare_pnc_valid(ta, a->len) &&
-                  ddw_compare_pnc_valid(tb, b->len);
+            if (pc)
+                hit = fa->pnc && fb->pnc && !plan_text_equal(ra, a, b, fa, fb, pc->need_head);
+            else
+                hit = !text_equal(ra, a, rb, b) && ddw_compare_pnc_valid(ta, a->len) &&
+                      ddw_compare_pnc_valid(tb, b->len);
             break;
         case DDW_LV_ABS: {
             int oka, okb;
@@ -340,4 +565,210 @@ int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
             return l + 1;
     }
     return cc->nlevels; /* unreachable when the last level is "else" */
+}
+
+int ddw_compare_level(const ddw_compare_cfg *cc, const ddw_recs *ra, size_t i,
+                      const ddw_recs *rb, size_t j)
+{
+    return eval_level(cc, ra, i, rb, j, NULL, NULL, NULL, NULL);
+}
+
+/* ---- the plan ----------------------------------------------------------- */
+
+static int has_kind(const ddw_compare_cfg *cc, unsigned mask)
+{
+    for (int l = 0; l < cc->nlevels; l++)
+        if (mask & (1u << cc->levels[l].kind))
+            return 1;
+    return 0;
+}
+
+static double lowest_param(const ddw_compare_cfg *cc, int kind)
+{
+    double lo = 2.0; /* above any similarity: "no such level" never bounds */
+    for (int l = 0; l < cc->nlevels; l++)
+        if (cc->levels[l].kind == kind && cc->levels[l].param < lo)
+            lo = cc->levels[l].param;
+    return lo;
+}
+
+/* (Re)allocates the scratch for cap slots. */
+static void plan_scratch(ddw_compare_plan *p, size_t cap)
+{
+    free(p->feat);
+    free(p->counts);
+    p->cap = cap;
+    p->feat = ddw_xcalloc(cap * (size_t)(p->ncompare ? p->ncompare : 1), sizeof *p->feat);
+    p->counts = ddw_xcalloc(cap * (size_t)(p->ncnt ? p->ncnt : 1) * NCLASS, 1);
+}
+
+ddw_status ddw_compare_plan_init(const ddw_config *cfg, const ddw_recs *r,
+                                 const uint32_t *rec_of, size_t maxrecs, ddw_compare_plan **out)
+{
+    *out = NULL;
+    if (cfg->ncompare > DDW_MAX_COMPARE)
+        return DDW_ECONFIG;
+    for (int c = 0; c < cfg->ncompare; c++)
+        if (!r->f[cfg->compare[c].field])
+            return DDW_EINVAL;
+    ddw_compare_plan *p = ddw_xcalloc(1, sizeof *p);
+    p->r = r;
+    p->rec_of = rec_of;
+    p->ncompare = cfg->ncompare;
+    for (int c = 0; c < cfg->ncompare; c++) {
+        const ddw_compare_cfg *cc = &cfg->compare[c];
+        plan_comp *pc = &p->comp[c];
+        pc->cc = cc;
+        pc->is_date = ddw_field_type_of(cc->field) == DDW_FT_DATE;
+        pc->v = r->f[cc->field];
+        if (cc->unless > 0)
+            pc->uo = r->f[cc->unless - 1];
+        if (cc->field == DDW_F_FORENAME || cc->field == DDW_F_SURNAME)
+            pc->so = r->f[cc->field == DDW_F_FORENAME ? DDW_F_SURNAME : DDW_F_FORENAME];
+        if (cc->nlevels == 2 && cc->levels[0].kind == DDW_LV_EXACT &&
+            cc->levels[1].kind == DDW_LV_ELSE)
+            pc->run = pc->is_date ? RUN_EXACT_DATE : RUN_EXACT_TEXT;
+        if (!pc->is_date) {
+            unsigned sim = (1u << DDW_LV_JW) | (1u << DDW_LV_JARO);
+            pc->need_head = has_kind(cc, sim | (1u << DDW_LV_INITIAL));
+            pc->need_cnt = has_kind(cc, sim);
+            pc->need_pnc = has_kind(cc, 1u << DDW_LV_VALID_DIFF);
+        }
+        pc->need_feat = pc->need_head || pc->need_cnt || pc->need_pnc;
+        p->ncnt += pc->need_cnt;
+        /* jw = jaro + p 0.1 (1 - jaro) < F  <=>  jaro < (F - 0.1 p) / (1 - 0.1 p) */
+        double fjw = lowest_param(cc, DDW_LV_JW) - BOUND_MARGIN;
+        for (int q = 0; q <= 4; q++) {
+            pc->jw_g[q] = (fjw - 0.1 * q) / (1.0 - 0.1 * q);
+            pc->jw_c[q] = 3.0 * pc->jw_g[q] - 1.0;
+        }
+        pc->jaro_g = lowest_param(cc, DDW_LV_JARO) - BOUND_MARGIN;
+        pc->jaro_c = 3.0 * pc->jaro_g - 1.0;
+    }
+    plan_scratch(p, maxrecs ? maxrecs : 1);
+    *out = p;
+    return DDW_OK;
+}
+
+/* The record at position k. */
+static inline size_t rec_at(const ddw_compare_plan *p, size_t k)
+{
+    return p->rec_of ? p->rec_of[k] : k;
+}
+
+/* Features of the records at positions [k0, k1) into slots from s0. */
+static void fill_features(ddw_compare_plan *p, size_t k0, size_t k1, size_t s0)
+{
+    const ddw_recs *r = p->r;
+    for (size_t k = k0; k < k1; k++) {
+        size_t slot = s0 + k - k0, rk = rec_at(p, k);
+        rec_feat *f = p->feat + slot * (size_t)p->ncompare;
+        uint32_t coff = (uint32_t)(slot * (size_t)p->ncnt * NCLASS);
+        for (int c = 0; c < p->ncompare; c++) {
+            const plan_comp *pc = &p->comp[c];
+            const ddw_fval *v = &pc->v[rk];
+            if (!pc->need_feat || v->h == 0)
+                continue; /* missing: the level is 0 */
+            const char *t = ddw_recs_text(r, v);
+            if (pc->need_head)
+                f[c].head = head8(t, v->len, r->alen - v->off);
+            if (pc->need_cnt) {
+                f[c].cnt = coff;
+                class_counts(t, v->len, p->counts + coff);
+                coff += NCLASS;
+            }
+            if (pc->need_pnc)
+                f[c].pnc = (uint32_t)ddw_compare_pnc_valid(t, v->len);
+        }
+    }
+}
+
+void ddw_compare_plan_unit(ddw_compare_plan *p, size_t a0, size_t a1, size_t b0, size_t b1)
+{
+    if (b1 <= b0) {
+        b0 = b1 = a1; /* a diagonal unit: one range */
+    } else if (b0 <= a1 && a0 <= b1) { /* overlapping or adjacent: their union */
+        a0 = a0 < b0 ? a0 : b0;
+        a1 = a1 > b1 ? a1 : b1;
+        b0 = b1 = a1;
+    }
+    size_t na = a1 - a0, n = na + (b1 - b0);
+    if (n > p->cap)
+        plan_scratch(p, n);
+    p->a0 = a0;
+    p->a1 = a1;
+    p->b0 = b0;
+    p->b1 = b1;
+    fill_features(p, a0, a1, 0);
+    fill_features(p, b0, b1, na);
+}
+
+/* Scratch slot of record k of the current unit. */
+static inline size_t slot_of(const ddw_compare_plan *p, size_t k)
+{
+    return k >= p->a0 && k < p->a1 ? k - p->a0 : (p->a1 - p->a0) + (k - p->b0);
+}
+
+void ddw_compare_plan_levels(const ddw_compare_plan *p, size_t pi, size_t pj, uint8_t *lv)
+{
+    const rec_feat *fi = p->feat + slot_of(p, pi) * (size_t)p->ncompare;
+    const rec_feat *fj = p->feat + slot_of(p, pj) * (size_t)p->ncompare;
+    size_t i = rec_at(p, pi), j = rec_at(p, pj);
+    for (int c = 0; c < p->ncompare; c++) {
+        const plan_comp *pc = &p->comp[c];
+        if (pc->run == RUN_LEVELS) {
+            lv[c] = (uint8_t)eval_level(pc->cc, p->r, i, p->r, j, pc, fi + c, fj + c,
+                                        p->counts);
+            continue;
+        }
+        /* "exact, else": the level loop without the loop */
+        const ddw_fval *a = &pc->v[i], *b = &pc->v[j];
+        if (a->h == 0 || b->h == 0 || (pc->uo && pc->uo[i].h != 0 && pc->uo[j].h != 0))
+            lv[c] = 0;
+        else if (pc->run == RUN_EXACT_DATE)
+            lv[c] = a->date == b->date ? 1 : 2;
+        else
+            lv[c] = plan_text_equal(p->r, a, b, fi + c, fj + c, pc->need_head) ? 1 : 2;
+    }
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
+static void prefetch_bytes(const void *s, const void *e)
+{
+    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
+    for (; a < z; a += 64)
+        PREFETCH((const void *)a);
+}
+
+void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, int text)
+{
+    if (k1 <= k0)
+        return;
+    for (int c = 0; c < p->ncompare; c++) {
+        const plan_comp *pc = &p->comp[c];
+        if (!text && !p->rec_of)
+            prefetch_bytes(pc->v + k0, pc->v + k1);
+        else if (!text)
+            for (size_t k = k0; k < k1; k++)
+                PREFETCH(pc->v + p->rec_of[k]);
+        else if (pc->need_feat) /* the texts features read; a record's texts are adjacent */
+            for (size_t k = k0; k < k1; k++)
+                PREFETCH(p->r->arena + pc->v[rec_at(p, k)].off);
+    }
+}
+
+void ddw_compare_plan_free(ddw_compare_plan **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    free((*p)->feat);
+    free((*p)->counts);
+    free(*p);
+    *p = NULL;
 }

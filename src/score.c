@@ -8,6 +8,14 @@
  * bits on whichever rank or thread scores it.  Trade-off: per-thread edge
  * buffers cost a final copy, but need no locks and no atomics in the loop;
  * the buffer is grown once per row (before the inner loop), never inside it.
+ *
+ * Levels come from a comparison plan per thread (ddw_compare_plan: per-unit
+ * record features, bounds that skip most Jaro-Winkler calls), identical to
+ * ddw_compare_level.  Most units are small blocks scattered through
+ * memory, so a unit starts with cache misses on every column it reads;
+ * consecutive units are therefore grouped into chunks of a few thousand
+ * pairs that one thread scores in order, prefetching the values of the
+ * unit two ahead and the text bytes of the next one.
  */
 #include "ddw_score.h"
 
@@ -88,10 +96,27 @@ static inline double level_weight(const score_ctx *x, int c, int l, size_t i)
     return x->w[c][l];
 }
 
-/* Scores pair (i, j) of blk->recs for pass p; appends an edge if it qualifies. */
-static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j, ddw_edges *e)
+/* memcpy(d, s, n) in fixed-size steps, which compile to plain moves. */
+static inline void copy_levels(uint8_t *d, const uint8_t *s, size_t n)
+{
+    for (; n >= 8; n -= 8, d += 8, s += 8)
+        memcpy(d, s, 8);
+    if (n >= 4) {
+        memcpy(d, s, 4);
+        d += 4;
+        s += 4;
+        n -= 4;
+    }
+    for (; n; n--)
+        *d++ = *s++;
+}
+
+/* Scores the pair at slots (si, sj) for pass p; appends an edge if it qualifies. */
+static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, uint32_t p,
+                             size_t si, size_t sj, ddw_edges *e)
 {
     const ddw_blocks *blk = x->blk;
+    size_t i = blk->slot[si], j = blk->slot[sj];
     const uint64_t *pi = blk->passkey + i * (size_t)blk->npasses;
     const uint64_t *pj = blk->passkey + j * (size_t)blk->npasses;
     for (uint32_t q = 0; q < p; q++)
@@ -99,12 +124,10 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
             return 0;
     const ddw_config *cfg = x->cfg;
     uint8_t lv[DDW_MAX_COMPARE];
+    ddw_compare_plan_levels(plan, si, sj, lv);
     double w = x->prior;
-    for (int c = 0; c < cfg->ncompare; c++) {
-        int l = ddw_compare_level(&cfg->compare[c], &blk->recs, i, &blk->recs, j);
-        lv[c] = (uint8_t)l;
-        w += level_weight(x, c, l, i);
-    }
+    for (int c = 0; c < cfg->ncompare; c++)
+        w += level_weight(x, c, lv[c], i);
     if (w >= x->floor) {
         size_t k = e->n++;
         uint64_t ka = blk->recs.key[i], kb = blk->recs.key[j];
@@ -112,9 +135,96 @@ static inline int score_pair(const score_ctx *x, uint32_t p, size_t i, size_t j,
         e->b[k] = ka < kb ? kb : ka;
         e->weight[k] = w;
         e->pass[k] = p;
-        memcpy(e->levels + k * (size_t)cfg->ncompare, lv, (size_t)cfg->ncompare);
+        copy_levels(e->levels + k * (size_t)cfg->ncompare, lv, (size_t)cfg->ncompare);
     }
     return 1;
+}
+
+/* Chunks of consecutive units for the thread schedule: at least this many pairs each. */
+#define CHUNK_PAIRS 4096
+/* Prefetch hints cover at most this many records of each range of a unit. */
+#define PREFETCH_RECS 16
+
+static uint64_t unit_pairs(const ddw_unit *un)
+{
+    uint64_t n = un->a1 - un->a0;
+    return un->diag ? n * (n ? n - 1 : 0) / 2 : n * (un->b1 - un->b0);
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
+static void prefetch_bytes(const void *s, const void *e)
+{
+    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
+    for (; a < z; a += 64)
+        PREFETCH((const void *)a);
+}
+
+/* Prefetch hints for the records at slots [k0, k1): their values and keys, or
+ * (text) their text. */
+static void prefetch_range(const score_ctx *x, const ddw_compare_plan *plan, size_t k0,
+                           size_t k1, int text)
+{
+    if (k1 > k0 + PREFETCH_RECS)
+        k1 = k0 + PREFETCH_RECS;
+    ddw_compare_plan_prefetch(plan, k0, k1, text);
+    if (text)
+        return;
+    const ddw_blocks *blk = x->blk;
+    size_t np = (size_t)blk->npasses;
+    for (size_t k = k0; k < k1; k++) {
+        size_t r = blk->slot[k];
+        prefetch_bytes(blk->passkey + r * np, blk->passkey + (r + 1) * np);
+        PREFETCH(blk->recs.key + r);
+        for (int c = 0; c < x->cfg->ncompare; c++)
+            if (x->tfw[c])
+                PREFETCH(x->tfw[c] + r);
+    }
+}
+
+static void prefetch_unit(const score_ctx *x, const ddw_compare_plan *plan, const ddw_unit *un,
+                          int text)
+{
+    prefetch_range(x, plan, un->a0, un->a1, text);
+    if (!un->diag)
+        prefetch_range(x, plan, un->b0, un->b1, text);
+}
+
+static size_t unit_records(const ddw_unit *un)
+{
+    return (size_t)(un->a1 - un->a0) + (un->diag ? 0 : (size_t)(un->b1 - un->b0));
+}
+
+static void free_plans(ddw_compare_plan **plans, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        ddw_compare_plan_free(&plans[t]);
+    free(plans);
+}
+
+/* One comparison plan per thread, with scratch for the largest unit. */
+static ddw_status make_plans(const ddw_config *cfg, const ddw_blocks *blk, int nt,
+                             ddw_compare_plan ***out)
+{
+    size_t maxrecs = 1;
+    for (size_t u = 0; u < blk->nunits; u++)
+        if (unit_records(&blk->units[u]) > maxrecs)
+            maxrecs = unit_records(&blk->units[u]);
+    ddw_compare_plan **plans = ddw_xcalloc((size_t)nt, sizeof *plans);
+    ddw_status rc = DDW_OK;
+    for (int t = 0; t < nt && rc == DDW_OK; t++)
+        rc = ddw_compare_plan_init(cfg, &blk->recs, blk->slot, maxrecs, &plans[t]);
+    if (rc != DDW_OK) {
+        free_plans(plans, nt);
+        plans = NULL;
+    }
+    *out = plans;
+    return rc;
 }
 
 ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges *out,
@@ -122,12 +232,28 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
 {
     if (cfg->ncompare > DDW_MAX_COMPARE)
         return DDW_ECONFIG;
-    score_ctx *x = ddw_xcalloc(1, sizeof *x);
-    ctx_init(x, cfg, blk);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
+    ddw_compare_plan **plans = NULL;
+    ddw_status rc = make_plans(cfg, blk, nt, &plans);
+    if (rc != DDW_OK)
+        return rc;
+    /* chunk boundaries: runs of consecutive units */
+    size_t *chunk = ddw_xmalloc((blk->nunits + 1) * sizeof *chunk);
+    size_t nchunks = 0;
+    uint64_t acc = 0;
+    for (size_t u = 0; u < blk->nunits; u++) {
+        if (acc == 0)
+            chunk[nchunks++] = u;
+        acc += unit_pairs(&blk->units[u]) + 1;
+        if (acc >= CHUNK_PAIRS)
+            acc = 0;
+    }
+    chunk[nchunks] = blk->nunits;
+    score_ctx *x = ddw_xcalloc(1, sizeof *x);
+    ctx_init(x, cfg, blk);
     ddw_edges *te = ddw_xcalloc((size_t)nt, sizeof *te);
     memset(stats, 0, sizeof *stats);
     stats->nthreads = nt;
@@ -135,26 +261,37 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     uint64_t *dup = ddw_xcalloc((size_t)nt, sizeof *dup);
     for (int t = 0; t < nt; t++)
         te[t].ncompare = cfg->ncompare;
-    long nunits = (long)blk->nunits;
+    long nch = (long)nchunks;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (long u = 0; u < nunits; u++) {
+    for (long ch = 0; ch < nch; ch++) {
         int t = 0;
 #ifdef _OPENMP
         t = omp_get_thread_num();
 #endif
-        const ddw_unit *un = &blk->units[u];
-        if ((int)un->pass + 1 == blk->sample_pass)
-            continue; /* the u sample is for training only */
+        ddw_compare_plan *plan = plans[t];
         ddw_edges *e = &te[t];
         uint64_t scored = 0, skipped = 0;
-        for (uint64_t i = un->a0; i < un->a1; i++) {
-            uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
-            edges_reserve(e, e->n + (size_t)(j1 - j0));
-            for (uint64_t j = j0; j < j1; j++) {
-                if (score_pair(x, un->pass, blk->slot[i], blk->slot[j], e))
-                    scored++;
-                else
-                    skipped++;
+        size_t uend = chunk[ch + 1];
+        for (size_t u = chunk[ch]; u < uend; u++) {
+            const ddw_unit *un = &blk->units[u];
+            if (u + 1 < uend)
+                prefetch_unit(x, plan, &blk->units[u + 1], 1);
+            if (u + 2 < uend)
+                prefetch_unit(x, plan, &blk->units[u + 2], 0);
+            if ((int)un->pass + 1 == blk->sample_pass)
+                continue; /* the u sample is for training only */
+            ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
+                                  (size_t)(un->diag ? un->a1 : un->b0),
+                                  (size_t)(un->diag ? un->a1 : un->b1));
+            for (uint64_t i = un->a0; i < un->a1; i++) {
+                uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
+                edges_reserve(e, e->n + (size_t)(j1 - j0));
+                for (uint64_t j = j0; j < j1; j++) {
+                    if (score_pair(x, plan, un->pass, (size_t)i, (size_t)j, e))
+                        scored++;
+                    else
+                        skipped++;
+                }
             }
         }
         stats->per_thread[t] += scored;
@@ -186,6 +323,8 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     free(te);
     free(dup);
     free(x);
+    free_plans(plans, nt);
+    free(chunk);
     return DDW_OK;
 }
 
@@ -206,6 +345,10 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
+    ddw_compare_plan **plans = NULL;
+    ddw_status rc = make_plans(cfg, blk, nt, &plans);
+    if (rc != DDW_OK)
+        return rc;
     /* per thread and pass: all pairs, and the pairs first seen in the pass */
     ddw_est_hist *th = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *th);
     uint64_t *tp = ddw_xcalloc((size_t)nt * (size_t)np * 2, sizeof *tp);
@@ -226,6 +369,15 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         size_t slot = ((size_t)t * (size_t)np + p) * 2;
         ddw_est_hist *h = &th[slot], *hf = &th[slot + 1];
         uint64_t *cnt = &tp[slot], *cntf = &tp[slot + 1];
+        /* the plan's per-unit features pay off when about as many pairs as
+         * records are compared; either way the levels are the same */
+        ddw_compare_plan *plan = NULL;
+        if (sample || (double)unit_pairs(un) * rate >= (double)unit_records(un)) {
+            plan = plans[t];
+            ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
+                                  (size_t)(un->diag ? un->a1 : un->b0),
+                                  (size_t)(un->diag ? un->a1 : un->b1));
+        }
         for (uint64_t si = un->a0; si < un->a1; si++) {
             uint64_t j0 = un->diag ? si + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
             size_t i = blk->slot[si];
@@ -246,9 +398,12 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
                 if (!sample && ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) >= thr)
                     continue;
                 uint8_t lv[DDW_MAX_COMPARE];
-                for (int c = 0; c < ncomp; c++)
-                    lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs, i,
-                                                       &blk->recs, j);
+                if (plan)
+                    ddw_compare_plan_levels(plan, (size_t)si, (size_t)sj, lv);
+                else
+                    for (int c = 0; c < ncomp; c++)
+                        lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &blk->recs,
+                                                           (size_t)i, &blk->recs, (size_t)j);
                 uint64_t code = ddw_est_encode(ncomp, nlev, lv);
                 ddw_est_hist_add(h, code, 1);
                 if (!seen)
@@ -272,6 +427,7 @@ ddw_status ddw_score_patterns(const ddw_config *cfg, const ddw_blocks *blk, doub
         ddw_est_hist_free(&th[k]);
     free(th);
     free(tp);
+    free_plans(plans, nt);
     return DDW_OK;
 }
 

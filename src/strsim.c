@@ -8,17 +8,25 @@
  * (no heap, no shared state, so any number of threads may call at once), and
  * Jaro and Levenshtein become bit-parallel: a string's character positions
  * fit in one uint64_t, so Jaro finds each match with one mask-and-count-
- * trailing-zeros instead of a window scan, and Levenshtein runs Myers' /
- * Hyyro's bit-vector algorithm in O(|b|) word operations instead of an
- * O(|a||b|) table.  The edit distances with transpositions keep the plain
- * dynamic programme, which is simpler to check and still small at 64 bytes.
- * Characters are compared as unsigned bytes everywhere, so arbitrary input
- * is safe (no negative table indices).
+ * trailing-zeros instead of a window scan (the positions of a byte in b come
+ * from SSE2 byte compares where available, from a per-call table
+ * elsewhere), and Levenshtein runs Myers' / Hyyro's bit-vector algorithm in
+ * O(|b|) word operations instead of an O(|a||b|) table.  The edit distances
+ * with transpositions keep the plain dynamic programme, which is simpler to
+ * check and still small at 64 bytes; the bounded tests "distance <= k" that
+ * comparison levels ask answer k <= 1 (by far the common case) in one linear
+ * scan and fall back to the programme above that.  Characters are compared
+ * as unsigned bytes everywhere, so arbitrary input is safe (no negative
+ * table indices).
  */
 #include "ddw_strsim.h"
 
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Truncates a length to the comparison cap. */
 static size_t clamp_len(size_t n)
@@ -50,9 +58,89 @@ static uint64_t bit_range(size_t lo, size_t hi)
 }
 
 /*
- * Jaro on already-truncated unsigned inputs.  pos[c] holds the positions of
- * byte c in b as a bit mask; slot[] maps a byte to its pos[] entry (slot 0
- * is the empty mask), so only 256 bytes need zeroing per call.
+ * Jaro's last step, shared by both match finders: walk the two match sets
+ * in order, count positions whose bytes differ, and combine.
+ */
+static double jaro_finish(const unsigned char *a, size_t la, const unsigned char *b, size_t lb,
+                          uint64_t matched_a, uint64_t matched_b, unsigned m)
+{
+    if (m == 0)
+        return 0.0;
+    unsigned out_of_order = 0;
+    uint64_t ra = matched_a, rb = matched_b;
+    while (ra) {
+        unsigned i = lowest_bit(ra), j = lowest_bit(rb);
+        if (a[i] != b[j])
+            out_of_order++;
+        ra &= ra - 1;
+        rb &= rb - 1;
+    }
+    double dm = (double)m;
+    double t = (double)out_of_order / 2.0;
+    return (dm / (double)la + dm / (double)lb + (dm - t) / dm) / 3.0;
+}
+
+#if defined(__SSE2__)
+/*
+ * Jaro on already-truncated unsigned inputs (both non-empty).  b is copied
+ * into up to four zero-padded 16-byte vectors once; the positions of a[i]
+ * in b are then one compare and one movemask per vector, with no per-call
+ * table to clear.  Bits at or above lb never enter a candidate mask (the
+ * window mask stops at lb), so the padding bytes cannot match.
+ */
+static double jaro_core(const unsigned char *a, size_t la, const unsigned char *b, size_t lb)
+{
+    if (la == 0 && lb == 0)
+        return 1.0;
+    if (la == 0 || lb == 0)
+        return 0.0;
+    unsigned char pad[DDW_STRSIM_MAXLEN];
+    size_t nv = (lb + 15) / 16;
+    memcpy(pad, b, lb);
+    memset(pad + lb, 0, nv * 16 - lb);
+    __m128i bv0 = _mm_loadu_si128((const __m128i *)pad), bv1 = bv0, bv2 = bv0, bv3 = bv0;
+    if (nv > 1)
+        bv1 = _mm_loadu_si128((const __m128i *)(pad + 16));
+    if (nv > 2)
+        bv2 = _mm_loadu_si128((const __m128i *)(pad + 32));
+    if (nv > 3)
+        bv3 = _mm_loadu_si128((const __m128i *)(pad + 48));
+
+    size_t longest = la > lb ? la : lb;
+    size_t window = longest / 2 >= 1 ? longest / 2 - 1 : 0;
+    uint64_t matched_a = 0, matched_b = 0;
+    unsigned m = 0;
+    for (size_t i = 0; i < la; i++) {
+        size_t lo = i > window ? i - window : 0;
+        size_t hi = i + window + 1 < lb ? i + window + 1 : lb;
+        if (lo >= hi)
+            continue;
+        __m128i cv = _mm_set1_epi8((char)a[i]);
+        uint64_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(bv0, cv));
+        if (nv > 1) {
+            eq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(bv1, cv)) << 16;
+            if (nv > 2) {
+                eq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(bv2, cv)) << 32;
+                if (nv > 3)
+                    eq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(bv3, cv))
+                          << 48;
+            }
+        }
+        uint64_t cand = eq & ~matched_b & bit_range(lo, hi);
+        if (cand) {
+            matched_b |= cand & (~cand + 1); /* leftmost free partner */
+            matched_a |= UINT64_C(1) << i;
+            m++;
+        }
+    }
+    return jaro_finish(a, la, b, lb, matched_a, matched_b, m);
+}
+#else
+/*
+ * Jaro on already-truncated unsigned inputs (portable form).  pos[c] holds
+ * the positions of byte c in b as a bit mask; slot[] maps a byte to its
+ * pos[] entry (slot 0 is the empty mask), so only 256 bytes need zeroing
+ * per call.
  */
 static double jaro_core(const unsigned char *a, size_t la, const unsigned char *b, size_t lb)
 {
@@ -91,23 +179,9 @@ static double jaro_core(const unsigned char *a, size_t la, const unsigned char *
             m++;
         }
     }
-    if (m == 0)
-        return 0.0;
-
-    /* Walk both match sets in order; count positions whose bytes differ. */
-    unsigned out_of_order = 0;
-    uint64_t ra = matched_a, rb = matched_b;
-    while (ra) {
-        unsigned i = lowest_bit(ra), j = lowest_bit(rb);
-        if (a[i] != b[j])
-            out_of_order++;
-        ra &= ra - 1;
-        rb &= rb - 1;
-    }
-    double dm = (double)m;
-    double t = (double)out_of_order / 2.0;
-    return (dm / (double)la + dm / (double)lb + (dm - t) / dm) / 3.0;
+    return jaro_finish(a, la, b, lb, matched_a, matched_b, m);
 }
+#endif
 
 double ddw_strsim_jaro(const char *a, size_t la, const char *b, size_t lb)
 {
@@ -270,6 +344,88 @@ int ddw_strsim_damerau_levenshtein(const char *a, size_t la, const char *b, size
     return h[la + 1][lb + 1];
 }
 
+/*
+ * Shared front of the bounded tests: clamps, rejects length gaps above k,
+ * strips the common prefix.  Returns 1 or 0 when that decides the answer
+ * (equal after the prefix, or k == 0), else -1 with *p = prefix length.
+ */
+static int within_front(const unsigned char *ua, size_t *la, const unsigned char *ub,
+                        size_t *lb, int k, size_t *p)
+{
+    *la = clamp_len(*la);
+    *lb = clamp_len(*lb);
+    if (k < 0)
+        return 0;
+    size_t gap = *la > *lb ? *la - *lb : *lb - *la;
+    if (gap > (size_t)k)
+        return 0;
+    size_t n = *la < *lb ? *la : *lb, q = 0;
+    while (q < n && ua[q] == ub[q])
+        q++;
+    if (q == n)
+        return 1; /* one is a prefix of the other: distance = gap <= k */
+    if (k == 0)
+        return 0;
+    *p = q;
+    return -1;
+}
+
+/* 1 if a[0..n) == b[0..n) (short runs without a library call). */
+static int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return 0;
+    return 1;
+}
+
+/*
+ * Distance exactly 1 by one insertion or deletion, the strings differing
+ * first at p (lengths one apart): the longer one minus its byte p is the
+ * shorter one.
+ */
+static int one_indel(const unsigned char *ua, size_t la, const unsigned char *ub, size_t lb,
+                     size_t p)
+{
+    if (la == lb + 1)
+        return same_bytes(ua + p + 1, ub + p, lb - p);
+    return same_bytes(ua + p, ub + p + 1, la - p);
+}
+
+int ddw_strsim_dl_within(const char *a, size_t la, const char *b, size_t lb, int k)
+{
+    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+    size_t p = 0;
+    int r = within_front(ua, &la, ub, &lb, k, &p);
+    if (r >= 0)
+        return r;
+    if (k >= 2)
+        return ddw_strsim_damerau_levenshtein(a, la, b, lb) <= k;
+    /* k == 1: one edit, and position p is where it happens */
+    if (la != lb)
+        return one_indel(ua, la, ub, lb, p);
+    if (same_bytes(ua + p + 1, ub + p + 1, la - p - 1))
+        return 1; /* one substitution */
+    return p + 1 < la && ua[p] == ub[p + 1] && ua[p + 1] == ub[p] &&
+           same_bytes(ua + p + 2, ub + p + 2, la - p - 2); /* one adjacent swap */
+}
+
+int ddw_strsim_lev_within(const char *a, size_t la, const char *b, size_t lb, int k)
+{
+    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+    size_t p = 0;
+    int r = within_front(ua, &la, ub, &lb, k, &p);
+    if (r >= 0)
+        return r;
+    if (k >= 2)
+        return ddw_strsim_levenshtein(a, la, b, lb) <= k;
+    if (la != lb)
+        return one_indel(ua, la, ub, lb, p);
+    return same_bytes(ua + p + 1, ub + p + 1, la - p - 1);
+}
+
 /* Upper-case ASCII letter for byte c, or 0 if c is not an ASCII letter. */
 static char ascii_letter(unsigned char c)
 {
@@ -279,6 +435,22 @@ static char ascii_letter(unsigned char c)
         return (char)(c - 'a' + 'A');
     return 0;
 }
+
+/*
+ * Soundex class of every byte: '1'..'6' a coded letter, '0' a vowel or Y
+ * (codes on either side repeat), 0 a byte skipped as if absent (H, W and
+ * non-letters).  Lower case as upper case.
+ */
+#define SX_LETTERS(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, \
+                   z)                                                                      \
+    a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z
+#define SX_AZ                                                                              \
+    SX_LETTERS('0', '1', '2', '3', '0', '1', '2', 0, '0', '2', '2', '4', '5', '5', '0', '1', \
+               '2', '6', '2', '3', '0', '1', 0, '2', '0', '2')
+static const unsigned char soundex_class[256] = {
+    ['A'] = SX_AZ,
+    ['a'] = SX_AZ,
+};
 
 size_t ddw_strsim_soundex(const char *s, size_t len, char out[5])
 {
@@ -297,15 +469,14 @@ size_t ddw_strsim_soundex(const char *s, size_t len, char out[5])
     }
     out[0] = first;
     size_t n = 1;
-    char last = digit[first - 'A'];
+    unsigned char last = (unsigned char)digit[first - 'A'];
+    /* branch-free body: write every class at out[n], keep it only when it
+     * is a code other than the last; skipped bytes leave last alone */
     for (i++; i < len && n < DDW_STRSIM_SOUNDEX_LEN; i++) {
-        char c = ascii_letter(us[i]);
-        if (!c || c == 'H' || c == 'W')
-            continue; /* non-letters ignored; H, W transparent */
-        char d = digit[c - 'A'];
-        if (d != '0' && d != last)
-            out[n++] = d;
-        last = d; /* a vowel resets, so equal codes around it repeat */
+        unsigned char d = soundex_class[us[i]];
+        out[n] = (char)d;
+        n += d > '0' && d != last;
+        last = d ? d : last;
     }
     while (n < DDW_STRSIM_SOUNDEX_LEN)
         out[n++] = '0';

@@ -13,7 +13,9 @@
  * on a pair's weight to test ">=".  The random set relies on
  * ddw_block_key and ddw_compare_level (tested elsewhere) for its reference
  * and checks instead that tiling, de-duplication and threads neither lose,
- * repeat nor change any edge.
+ * repeat nor change any edge; a second random set does the same with the
+ * eight comparisons of the generated model, and checks training's pattern
+ * counts (ddw_score_patterns) against a brute-force count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +33,7 @@
 #include "ddw_comm.h"
 #include "ddw_compare.h"
 #include "ddw_config.h"
+#include "ddw_estimate.h"
 #include "ddw_norm.h"
 #include "ddw_records.h"
 #include "ddw_score.h"
@@ -560,6 +563,329 @@ static void test_threads_same_edges(void **state)
     ddw_config_destroy(&cfg);
 }
 
+/* ---- the generated model's comparisons ----------------------------------------- */
+
+/* The comparisons `ddwlink generate` writes (tf off: weights are table
+ * lookups here), three blocking passes. */
+static const char *const full_cfg_text =
+    "[run]\nname = t\nseed = 1\n"
+    "[match]\nthreshold = -5\nprior = 0.001\n"
+    "[block]\nmax_block_size = 1000\n[train]\nenabled = no\n"
+    "[source.a]\npath = a.csv\nid_column = id\nforename = fn\nsurname = sn\n"
+    "forename_initial = fi\nsurname_initial = si\ndob = dob\nsex = sex\narea = area\n"
+    "pnc_id = pnc\n"
+    "[blocking.dob]\nkey = exact(dob)\n"
+    "[blocking.name]\nkey = soundex(surname), first(forename)\n"
+    "[blocking.pnc]\nkey = exact(pnc_id)\n"
+    "[compare.forename]\nfield = forename\nmethod = string\n"
+    "levels = exact, swap, jw>=0.92, jw>=0.80, initial, else\n"
+    "m = 0.9, 0.01, 0.03, 0.03, 0.01, 0.02\nu = 0.005, 0.0001, 0.001, 0.006, 0.06, 0.9279\n"
+    "[compare.surname]\nfield = surname\nmethod = string\n"
+    "levels = exact, jw>=0.92, soundex, jw>=0.80, else\n"
+    "m = 0.9, 0.03, 0.02, 0.02, 0.03\nu = 0.001, 0.0004, 0.001, 0.003, 0.9946\n"
+    "[compare.forename_initial]\nfield = forename_initial\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.8, 0.2\nu = 0.08, 0.92\nunless = forename\n"
+    "[compare.surname_initial]\nfield = surname_initial\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.75, 0.25\nu = 0.06, 0.94\nunless = surname\n"
+    "[compare.dob]\nfield = dob\nmethod = date\n"
+    "levels = exact, swap_dm, digit1, year1, jan1, else\n"
+    "m = 0.9, 0.01, 0.04, 0.01, 0.01, 0.03\nu = 0.0001, 0.00002, 0.0025, 0.00002, 0.0004, 0.99706\n"
+    "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.99, 0.01\nu = 0.7, 0.3\n"
+    "[compare.area]\nfield = area\nmethod = exact\nlevels = exact, else\n"
+    "m = 0.9, 0.1\nu = 0.2, 0.8\n"
+    "[compare.pnc_id]\nfield = pnc_id\nmethod = pnc\nlevels = exact, dl<=1, valid_diff, else\n"
+    "m = 0.9, 0.05, 0.01, 0.04\nu = 0.0001, 0.0002, 0.9, 0.0997\n";
+
+#define FULL_NC 8
+
+/* A name near others in a small pool, sometimes with a slip. */
+static size_t full_name(uint64_t *rng, char *out)
+{
+    static const char *const pool[] = {"JOHN", "JON", "JOHNNY", "JONATHAN", "MARY", "MARIE",
+                                       "MARTHA", "MARHTA", "SMITH", "SMYTH", "SMYTHE", "JONES",
+                                       "JOHNSON", "DWAYNE", "DUANE", "DIXON", "DICKSON",
+                                       "JOS\xC3\xA9", "JOSE", "O BRIEN", "OBRIEN"};
+    const char *src = pool[rng_next(rng) % (sizeof pool / sizeof pool[0])];
+    size_t n = strlen(src);
+    memcpy(out, src, n);
+    uint64_t r = rng_next(rng);
+    if (r % 4 == 0 && n > 2) {
+        size_t p = (size_t)(r >> 8) % (n - 1);
+        char t = out[p];
+        out[p] = out[p + 1];
+        out[p + 1] = t;
+    } else if (r % 4 == 1) {
+        out[(r >> 8) % n] = "AEIOUY"[(r >> 16) % 6];
+    }
+    return n;
+}
+
+/* 700 records over few dates, names and PNC IDs: big, overlapping blocks. */
+static void make_full(ddw_recs *home)
+{
+    uint64_t s = 2024;
+    ddw_recs_init(home, ALL_FIELDS);
+    char buf[64];
+    for (int i = 0; i < 700; i++) {
+        size_t k = ddw_recs_push(home, DDW_KEY((unsigned)(i % 3), 1000 + i));
+        uint64_t r = rng_next(&s);
+        int initials_only = r % 7 == 0;
+        size_t n = full_name(&s, buf);
+        if (!initials_only && (r >> 3) % 10)
+            ddw_recs_set_text(home, k, DDW_F_FORENAME, buf, n);
+        ddw_recs_set_text(home, k, DDW_F_FORENAME_INITIAL, buf, 1);
+        n = full_name(&s, buf);
+        if (!initials_only && (r >> 7) % 10)
+            ddw_recs_set_text(home, k, DDW_F_SURNAME, buf, n);
+        ddw_recs_set_text(home, k, DDW_F_SURNAME_INITIAL, buf, 1);
+        int y = 1979 + (int)((r >> 11) % 3), m = 1 + (int)((r >> 13) % 3);
+        int d = 1 + (int)((r >> 15) % 3);
+        if ((r >> 17) % 5 == 0) {
+            int t = m;
+            m = d;
+            d = t;
+        }
+        if ((r >> 20) % 11)
+            ddw_recs_set_date(home, k, DDW_F_DOB, ddw_norm_days_from_civil(y, m, d));
+        if ((r >> 24) % 9)
+            ddw_recs_set_text(home, k, DDW_F_SEX, (r >> 28) % 2 ? "M" : "F", 1);
+        if ((r >> 29) % 6)
+            ddw_recs_set_text(home, k, DDW_F_AREA, (r >> 33) % 2 ? "KENT" : "HAMPSHIRE",
+                              (r >> 33) % 2 ? 4 : 9);
+        if (!initials_only && (r >> 34) % 3) {
+            unsigned yy = 90 + (unsigned)((r >> 36) % 3);
+            unsigned long serial = (unsigned long)((r >> 38) % 40);
+            char letter = ddw_compare_pnc_letter(yy, serial);
+            if ((r >> 46) % 5 == 0)
+                letter = letter == 'A' ? 'B' : 'A'; /* invalid check letter */
+            int len = snprintf(buf, sizeof buf, "%02u %lu%c", yy, serial, letter);
+            if ((r >> 50) % 6 == 0)
+                buf[3] = buf[3] == '1' ? '2' : '1'; /* a typo */
+            ddw_recs_set_text(home, k, DDW_F_PNC_ID, buf, (size_t)len);
+        }
+    }
+}
+
+typedef struct {
+    uint64_t a, b;
+    double w;
+    uint32_t pass;
+    uint8_t lv[FULL_NC];
+} full_row;
+
+static int cmp_full(const void *x, const void *y)
+{
+    const full_row *p = x, *q = y;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    return p->b < q->b ? -1 : p->b > q->b;
+}
+
+/*
+ * The generated model's eight comparisons (the plan's feature paths: the
+ * Jaro-Winkler bound, initials, swap, soundex, PNC validity, 'exact, else'
+ * with unless, dates), untiled and tiled into off-diagonal units, at 1, 2
+ * and 3 threads: edges, weights (bit for bit) and level bytes equal a
+ * brute-force loop over ddw_compare_level.
+ */
+static void test_full_model_same_edges(void **state)
+{
+    (void)state;
+    ddw_config *cfg = NULL;
+    assert_int_equal(ddw_config_parse("full.ini", full_cfg_text, 0, NULL, stderr, &cfg), DDW_OK);
+    assert_int_equal(cfg->ncompare, FULL_NC);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_full(&home);
+    double w[DDW_MAX_COMPARE][DDW_MAX_LEVELS + 1];
+    ddw_score_weights(cfg, w);
+    full_row *want = calloc(home.n * home.n / 2 + 1, sizeof *want);
+    assert_non_null(want);
+    size_t nwant = 0;
+    uint64_t scored = 0;
+    long level_hits[FULL_NC][DDW_MAX_LEVELS + 1];
+    memset(level_hits, 0, sizeof level_hits);
+    for (size_t i = 0; i < home.n; i++)
+        for (size_t j = i + 1; j < home.n; j++) {
+            int first = -1;
+            for (int p = 0; p < cfg->npasses && first < 0; p++) {
+                uint64_t ki = ddw_block_key(cfg, p, &home, i);
+                if (ki != 0 && ki == ddw_block_key(cfg, p, &home, j))
+                    first = p;
+            }
+            if (first < 0)
+                continue;
+            scored++;
+            full_row row;
+            memset(&row, 0, sizeof row);
+            row.w = ddw_config_prior_weight(cfg);
+            for (int c = 0; c < FULL_NC; c++) {
+                int l = ddw_compare_level(&cfg->compare[c], &home, i, &home, j);
+                row.lv[c] = (uint8_t)l;
+                level_hits[c][l]++;
+                row.w += w[c][l];
+            }
+            if (row.w < cfg->threshold)
+                continue;
+            row.a = home.key[i] < home.key[j] ? home.key[i] : home.key[j];
+            row.b = home.key[i] < home.key[j] ? home.key[j] : home.key[i];
+            row.pass = (uint32_t)first;
+            want[nwant++] = row;
+        }
+    qsort(want, nwant, sizeof *want, cmp_full);
+    assert_true(nwant > 500 && scored > 2 * nwant);
+    for (int c = 0; c < FULL_NC; c++) /* every level occurs */
+        for (int l = 1; l <= cfg->compare[c].nlevels; l++)
+            if (level_hits[c][l] == 0)
+                fail_msg("comparison %d never gave level %d", c, l);
+    int saved = omp_get_max_threads();
+    static const long long tiles[] = {1000000, 9};
+    for (size_t ti = 0; ti < 2; ti++) {
+        cfg->max_block = tiles[ti];
+        ddw_blocks blk;
+        assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+        assert_true(ti == 0 || blk.ntiles > 0);
+        for (int t = 1; t <= 3; t++) {
+            omp_set_num_threads(t);
+            ddw_edges e;
+            ddw_score_stats st;
+            assert_int_equal(ddw_score_run(cfg, &blk, &e, &st), DDW_OK);
+            assert_int_equal(st.pairs_scored, scored);
+            assert_int_equal(e.n, nwant);
+            full_row *got = calloc(e.n + 1, sizeof *got);
+            assert_non_null(got);
+            for (size_t k = 0; k < e.n; k++) {
+                got[k].a = e.a[k];
+                got[k].b = e.b[k];
+                got[k].w = e.weight[k];
+                got[k].pass = e.pass[k];
+                memcpy(got[k].lv, e.levels + k * FULL_NC, FULL_NC);
+            }
+            qsort(got, e.n, sizeof *got, cmp_full);
+            for (size_t k = 0; k < nwant; k++) {
+                assert_true(got[k].a == want[k].a && got[k].b == want[k].b);
+                assert_true(got[k].w == want[k].w);
+                assert_int_equal(got[k].pass, want[k].pass);
+                assert_memory_equal(got[k].lv, want[k].lv, FULL_NC);
+            }
+            free(got);
+            ddw_edges_free(&e);
+            ddw_score_stats_free(&st);
+        }
+        omp_set_num_threads(saved);
+        ddw_block_free(&blk);
+    }
+    free(want);
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+}
+
+/* Two histograms hold the same (code, count) multiset. */
+static void assert_hist_equal(const ddw_est_hist *a, const ddw_est_hist *b)
+{
+    uint64_t *ca, *na, *cb, *nb;
+    size_t n1, n2;
+    ddw_est_hist_sorted(a, &ca, &na, &n1);
+    ddw_est_hist_sorted(b, &cb, &nb, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(ca, cb, n1 * sizeof *ca);
+    assert_memory_equal(na, nb, n1 * sizeof *na);
+    free(ca);
+    free(na);
+    free(cb);
+    free(nb);
+}
+
+/*
+ * Training's pattern counts (some units through the comparison plan, small
+ * sampled ones through ddw_compare_level) equal a brute-force count over
+ * all home pairs with the documented sampling rule, at two rates, 1 and 2
+ * threads, untiled and tiled.
+ */
+static void test_patterns_match_brute_force(void **state)
+{
+    (void)state;
+    ddw_config *cfg = NULL;
+    assert_int_equal(ddw_config_parse("full.ini", full_cfg_text, 0, NULL, stderr, &cfg), DDW_OK);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_recs home;
+    make_full(&home);
+    int np = cfg->npasses, nlev[FULL_NC];
+    for (int c = 0; c < FULL_NC; c++)
+        nlev[c] = cfg->compare[c].nlevels + 1;
+    const uint64_t salt = ddw_mix64(cfg->seed ^ UINT64_C(0x7a11));
+    static const double rates[] = {1.0, 0.35};
+    int saved = omp_get_max_threads();
+    for (size_t ri = 0; ri < 2; ri++) {
+        double rate = rates[ri];
+        uint64_t thr = rate >= 1.0 ? UINT64_MAX : (uint64_t)(rate * 18446744073709551616.0);
+        ddw_est_hist want[3], wantf[3];
+        uint64_t wn[3] = {0}, wnf[3] = {0};
+        for (int p = 0; p < np; p++) {
+            ddw_est_hist_init(&want[p]);
+            ddw_est_hist_init(&wantf[p]);
+        }
+        for (size_t i = 0; i < home.n; i++)
+            for (size_t j = i + 1; j < home.n; j++) {
+                int earlier = 0;
+                for (int p = 0; p < np; p++) {
+                    uint64_t ki = ddw_block_key(cfg, p, &home, i);
+                    if (ki == 0 || ki != ddw_block_key(cfg, p, &home, j))
+                        continue;
+                    wn[p]++;
+                    wnf[p] += !earlier;
+                    uint64_t ka = home.key[i], kb = home.key[j];
+                    uint64_t lo = ka < kb ? ka : kb, hi = ka < kb ? kb : ka;
+                    if (ddw_mix64(ddw_mix64(lo ^ salt) ^ hi) < thr) {
+                        uint8_t lv[FULL_NC];
+                        for (int c = 0; c < FULL_NC; c++)
+                            lv[c] = (uint8_t)ddw_compare_level(&cfg->compare[c], &home, i,
+                                                               &home, j);
+                        uint64_t code = ddw_est_encode(FULL_NC, nlev, lv);
+                        ddw_est_hist_add(&want[p], code, 1);
+                        if (!earlier)
+                            ddw_est_hist_add(&wantf[p], code, 1);
+                    }
+                    earlier = 1;
+                }
+            }
+        for (size_t ti = 0; ti < 2; ti++) {
+            cfg->max_block = ti ? 9 : 1000000;
+            ddw_blocks blk;
+            assert_int_equal(ddw_block_run(cfg, comm, &home, &blk), DDW_OK);
+            assert_int_equal(blk.npasses, np);
+            for (int t = 1; t <= 2; t++) {
+                omp_set_num_threads(t);
+                ddw_est_hist hist[3], first[3];
+                uint64_t npairs[3], nfirst[3];
+                assert_int_equal(ddw_score_patterns(cfg, &blk, rate, hist, first, npairs, nfirst),
+                                 DDW_OK);
+                for (int p = 0; p < np; p++) {
+                    assert_int_equal(npairs[p], wn[p]);
+                    assert_int_equal(nfirst[p], wnf[p]);
+                    assert_hist_equal(&hist[p], &want[p]);
+                    assert_hist_equal(&first[p], &wantf[p]);
+                    assert_true(want[p].n > 3);
+                    ddw_est_hist_free(&hist[p]);
+                    ddw_est_hist_free(&first[p]);
+                }
+            }
+            omp_set_num_threads(saved);
+            ddw_block_free(&blk);
+        }
+        for (int p = 0; p < np; p++) {
+            ddw_est_hist_free(&want[p]);
+            ddw_est_hist_free(&wantf[p]);
+        }
+    }
+    ddw_recs_free(&home);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +895,8 @@ int main(void)
         cmocka_unit_test(test_small_edges_exact),
         cmocka_unit_test(test_hand_built_units),
         cmocka_unit_test(test_threads_same_edges),
+        cmocka_unit_test(test_full_model_same_edges),
+        cmocka_unit_test(test_patterns_match_brute_force),
     };
     return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }

@@ -5,8 +5,11 @@
  * values (sources cited next to each table), and against a slow, obviously
  * correct reference written here (full DP tables, window scans, and for
  * Damerau-Levenshtein a breadth-first search over all edit sequences) on
- * many generated strings.  The references cost test time, not clarity, and
- * they catch the edge cases a handful of published examples cannot.
+ * many generated strings.  The bounded distance tests and the vectorised
+ * Jaro are checked against full matrices and a plain window scan on random
+ * and edited byte strings (UTF-8 and NUL bytes, lengths 0..70).  The
+ * references cost test time, not clarity, and they catch the edge cases a
+ * handful of published examples cannot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -468,6 +471,229 @@ static void test_damerau_triangle(void **state)
     }
 }
 
+/* ---- bounded edit distances and the fast Jaro ---------------------------- */
+
+/* Bytes the fast paths must treat like any other: letters, a space, NUL,
+ * and UTF-8 lead / continuation bytes (e.g. C3 A9 = e-acute, E2 80 99). */
+static const unsigned char byte_pool[] = {'A', 'B', 'C', 'D', 'E', ' ',  0x00,
+                                          0xC3, 0xA9, 0xE2, 0x80, 0x99, 0xFF, 'Z'};
+
+static void random_bytes(uint64_t *state, char *s, size_t n, unsigned k)
+{
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)byte_pool[rng_next(state) % k];
+}
+
+/* Full Lowrance-Wagner matrix on the first 64 bytes, the textbook way: the
+ * reference for the bounded tests. */
+static int ref_dl(const char *a, size_t la, const char *b, size_t lb)
+{
+    if (la > DDW_STRSIM_MAXLEN)
+        la = DDW_STRSIM_MAXLEN;
+    if (lb > DDW_STRSIM_MAXLEN)
+        lb = DDW_STRSIM_MAXLEN;
+    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+    static int d[DDW_STRSIM_MAXLEN + 2][DDW_STRSIM_MAXLEN + 2];
+    int da[256] = {0};
+    int inf = (int)(la + lb);
+    d[0][0] = inf;
+    for (size_t i = 0; i <= la; i++) {
+        d[i + 1][0] = inf;
+        d[i + 1][1] = (int)i;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        d[0][j + 1] = inf;
+        d[1][j + 1] = (int)j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        int db = 0;
+        for (size_t j = 1; j <= lb; j++) {
+            int i1 = da[ub[j - 1]], j1 = db, cost = 1;
+            if (ua[i - 1] == ub[j - 1]) {
+                cost = 0;
+                db = (int)j;
+            }
+            int v = ref_min3(d[i][j] + cost, d[i + 1][j] + 1, d[i][j + 1] + 1);
+            int t = d[i1][j1] + ((int)i - i1 - 1) + 1 + ((int)j - j1 - 1);
+            d[i + 1][j + 1] = t < v ? t : v;
+        }
+        da[ua[i - 1]] = (int)i;
+    }
+    return d[la + 1][lb + 1];
+}
+
+static int ref_lev(const char *a, size_t la, const char *b, size_t lb)
+{
+    return ref_edit(a, la > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : la, b,
+                    lb > DDW_STRSIM_MAXLEN ? DDW_STRSIM_MAXLEN : lb, 0);
+}
+
+/*
+ * One random edit of s (length *n, room for cap bytes): substitution,
+ * insertion, deletion or adjacent transposition, at the first or last
+ * position a third of the time each.
+ */
+static void random_edit(uint64_t *state, char *s, size_t *n, size_t cap, unsigned k)
+{
+    size_t len = *n;
+    unsigned op = (unsigned)(rng_next(state) % 4);
+    unsigned where = (unsigned)(rng_next(state) % 3);
+    size_t span = op == 1 ? len + 1 : len; /* insertion may append */
+    if (op == 3)
+        span = len >= 2 ? len - 1 : 0;
+    if (span == 0) {
+        op = 1; /* nothing to change: insert */
+        span = len + 1;
+    }
+    size_t p = where == 0 ? 0 : where == 1 ? span - 1 : (size_t)(rng_next(state) % span);
+    char c = (char)byte_pool[rng_next(state) % k];
+    if (op == 0 && len > 0) {
+        s[p] = c;
+    } else if (op == 1 && len < cap) {
+        memmove(s + p + 1, s + p, len - p);
+        s[p] = c;
+        *n = len + 1;
+    } else if (op == 2 && len > 0) {
+        memmove(s + p, s + p + 1, len - p - 1);
+        *n = len - 1;
+    } else if (op == 3) {
+        char t = s[p];
+        s[p] = s[p + 1];
+        s[p + 1] = t;
+    }
+}
+
+/* dl_within / lev_within against the full matrices for every k that
+ * matters, both argument orders. */
+static void check_within(const char *a, size_t la, const char *b, size_t lb)
+{
+    int dl = ref_dl(a, la, b, lb), lev = ref_lev(a, la, b, lb);
+    assert_int_equal(ddw_strsim_damerau_levenshtein(a, la, b, lb), dl);
+    static const int ks[] = {-1, 0, 1, 2, 3, 5, 63, 64, 100};
+    for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+        int k = ks[q];
+        if (ddw_strsim_dl_within(a, la, b, lb, k) != (dl <= k) ||
+            ddw_strsim_dl_within(b, lb, a, la, k) != (dl <= k))
+            fail_msg("dl_within k=%d, dl=%d, lengths %zu %zu", k, dl, la, lb);
+        if (ddw_strsim_lev_within(a, la, b, lb, k) != (lev <= k) ||
+            ddw_strsim_lev_within(b, lb, a, la, k) != (lev <= k))
+            fail_msg("lev_within k=%d, lev=%d, lengths %zu %zu", k, lev, la, lb);
+    }
+}
+
+static void test_within_random(void **state)
+{
+    (void)state;
+    uint64_t rng = 0xD1CE;
+    char a[80], b[80];
+    int near = 0;
+    for (int it = 0; it < 30000; it++) {
+        unsigned k = 2 + (unsigned)(rng_next(&rng) % (sizeof byte_pool - 1));
+        size_t la = rng_next(&rng) % 71;
+        if (it % 3 == 0)
+            la %= 9;
+        random_bytes(&rng, a, la, k);
+        size_t lb = la;
+        if (it % 5 == 4) { /* an unrelated string */
+            lb = rng_next(&rng) % 71;
+            random_bytes(&rng, b, lb, k);
+        } else { /* 0-3 edits of a */
+            memcpy(b, a, la);
+            int edits = (int)(rng_next(&rng) % 4);
+            for (int e = 0; e < edits; e++)
+                random_edit(&rng, b, &lb, sizeof b, k);
+        }
+        near += ref_dl(a, la, b, lb) <= 1;
+        check_within(a, la, b, lb);
+    }
+    assert_true(near > 5000); /* the k = 1 paths really ran */
+}
+
+static void test_within_crafted(void **state)
+{
+    (void)state;
+    static const char *const pairs[][2] = {
+        {"", ""},           {"", "A"},          {"A", "B"},         {"AB", "BA"},
+        {"ABC", "BAC"},     {"ABC", "ACB"},     {"ABCD", "BADC"},   {"CA", "ABC"},
+        {"ABC", "AB"},      {"ABC", "BC"},      {"ABC", "AXC"},     {"ABC", "ABCD"},
+        {"XABC", "ABC"},    {"AABB", "ABAB"},   {"ABAB", "BABA"},   {"AAAA", "AAA"},
+        {"SMITH", "SMIHT"}, {"SMITH", "MSITH"}, {"SMITH", "SMTIH"}, {"SMITH", "SMYTHE"},
+        {"99 1234567B", "99 1234576B"},         {"99 1234567B", "9 1234567B"},
+        {"\xC3\xA9" "COLE", "E" "\xCC\x81" "COLE"}, {"JOS\xC3\xA9", "JOS\xA9\xC3"},
+    };
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+        check_within(pairs[p][0], strlen(pairs[p][0]), pairs[p][1], strlen(pairs[p][1]));
+    /* the 64-byte cap: edits at or after byte 64 are invisible, one at the
+     * edge straddles it */
+    char a[70], b[70];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (char)('A' + (i * 5) % 26);
+    memcpy(b, a, sizeof b);
+    b[66] = '#';
+    assert_true(ddw_strsim_dl_within(a, 70, b, 70, 0));
+    check_within(a, 70, b, 70);
+    check_within(a, 64, b, 65);
+    check_within(a, 65, b, 70);
+    b[63] = a[64];
+    b[64] = a[63]; /* a transposition across the cap is a substitution inside it */
+    assert_int_equal(ref_dl(a, 70, b, 70), 1);
+    check_within(a, 70, b, 70);
+    b[62] = '#';
+    check_within(a, 70, b, 70);
+    assert_false(ddw_strsim_dl_within(a, 70, b, 70, 1));
+    assert_true(ddw_strsim_dl_within(a, 70, b, 70, 2));
+    assert_true(ddw_strsim_dl_within(NULL, 0, NULL, 0, 0));
+    assert_true(ddw_strsim_dl_within("AB", 2, NULL, 0, 2));
+    assert_false(ddw_strsim_lev_within(NULL, 0, "ABC", 3, 2));
+}
+
+/* Jaro-Winkler from ref_jaro, with the kernel's formula and 64-byte cap. */
+static double ref_jw(const char *a, size_t la, const char *b, size_t lb, double *jaro)
+{
+    if (la > DDW_STRSIM_MAXLEN)
+        la = DDW_STRSIM_MAXLEN;
+    if (lb > DDW_STRSIM_MAXLEN)
+        lb = DDW_STRSIM_MAXLEN;
+    double j = ref_jaro(a, la, b, lb);
+    size_t l = 0;
+    while (l < 4 && l < la && l < lb && a[l] == b[l])
+        l++;
+    *jaro = j;
+    return j + (double)l * 0.1 * (1.0 - j);
+}
+
+/* The vector match finder gives the plain window scan's values bit for bit,
+ * at every length around its 16-byte steps and for any byte values. */
+static void test_jaro_fast_exact(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x5EED5;
+    char a[80], b[80];
+    for (int it = 0; it < 40000; it++) {
+        unsigned k = 2 + (unsigned)(rng_next(&rng) % (sizeof byte_pool - 1));
+        size_t la = rng_next(&rng) % 71, lb;
+        if (it % 2)
+            la %= 18;
+        random_bytes(&rng, a, la, k);
+        if (it % 3 == 0) {
+            lb = rng_next(&rng) % 71;
+            random_bytes(&rng, b, lb, k);
+        } else {
+            lb = la;
+            memcpy(b, a, la);
+            int edits = (int)(rng_next(&rng) % 5);
+            for (int e = 0; e < edits; e++)
+                random_edit(&rng, b, &lb, sizeof b, k);
+        }
+        double jaro, jw = ref_jw(a, la, b, lb, &jaro);
+        if (!(ddw_strsim_jaro(a, la, b, lb) == jaro) ||
+            !(ddw_strsim_jaro_winkler(a, la, b, lb) == jw))
+            fail_msg("jaro %.17g / %.17g, jw %.17g / %.17g, lengths %zu %zu",
+                     ddw_strsim_jaro(a, la, b, lb), jaro,
+                     ddw_strsim_jaro_winkler(a, la, b, lb), jw, la, lb);
+    }
+}
+
 /* ---- phonetic codes ---------------------------------------------------- */
 
 /*
@@ -489,6 +715,58 @@ static void test_soundex_nara(void **state)
         memset(out, 'x', sizeof out);
         assert_int_equal(ddw_strsim_soundex(tab[i][0], strlen(tab[i][0]), out), 4);
         assert_string_equal(out, tab[i][1]);
+    }
+}
+
+/* Soundex as first written (letter by letter, with branches): the
+ * reference for the table-driven kernel. */
+static size_t ref_soundex(const char *s, size_t len, char out[5])
+{
+    static const char digit[27] = "01230120022455012623010202";
+    if (len > DDW_STRSIM_MAXLEN)
+        len = DDW_STRSIM_MAXLEN;
+    size_t i = 0, n = 1;
+    char first = 0;
+    for (; i < len && !first; i++) {
+        unsigned char c = (unsigned char)s[i];
+        first = c >= 'A' && c <= 'Z' ? (char)c : c >= 'a' && c <= 'z' ? (char)(c - 32) : 0;
+    }
+    if (!first) {
+        out[0] = '\0';
+        return 0;
+    }
+    out[0] = first;
+    char last = digit[first - 'A'];
+    for (; i < len && n < 4; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            c = (unsigned char)(c - 32);
+        if (c < 'A' || c > 'Z' || c == 'H' || c == 'W')
+            continue;
+        char d = digit[c - 'A'];
+        if (d != '0' && d != last)
+            out[n++] = d;
+        last = d;
+    }
+    while (n < 4)
+        out[n++] = '0';
+    out[n] = '\0';
+    return n;
+}
+
+static void test_soundex_matches_reference(void **state)
+{
+    (void)state;
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ HWYAEIOUbcdhwy-'1\xC3\xA9";
+    uint64_t rng = 31337;
+    char s[80], got[5], want[5];
+    for (int it = 0; it < 100000; it++) {
+        size_t n = rng_next(&rng) % (it % 4 ? 12 : 71);
+        for (size_t k = 0; k < n; k++)
+            s[k] = pool[rng_next(&rng) % (sizeof pool - 1)];
+        size_t lw = ref_soundex(s, n, want);
+        assert_int_equal(ddw_strsim_soundex(s, n, got), lw);
+        assert_string_equal(got, want);
     }
 }
 
@@ -746,8 +1024,12 @@ int main(void)
         cmocka_unit_test(test_levenshtein_osa_match_reference),
         cmocka_unit_test(test_damerau_matches_bfs),
         cmocka_unit_test(test_damerau_triangle),
+        cmocka_unit_test(test_within_random),
+        cmocka_unit_test(test_within_crafted),
+        cmocka_unit_test(test_jaro_fast_exact),
         cmocka_unit_test(test_soundex_nara),
         cmocka_unit_test(test_soundex_edge_cases),
+        cmocka_unit_test(test_soundex_matches_reference),
         cmocka_unit_test(test_nysiis_published),
         cmocka_unit_test(test_nysiis_edge_cases),
         cmocka_unit_test(test_truncation),
