@@ -75,7 +75,9 @@ void ddw_ingest_plan_free(ddw_ingest_plan *plan);
 /*
  * Reads and normalises this rank's share of every source into *out
  * (caller frees with ddw_ingest_free).  Also computes each file's SHA-256
- * (into plan).  Collective.
+ * (into plan).  Collective; call it outside any parallel region: it runs
+ * omp_get_max_threads() OpenMP threads, and *out is the same, byte for byte,
+ * for any thread and rank count.
  */
 ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_ingest_plan *plan,
                           ddw_ingest_out *out);
