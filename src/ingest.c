@@ -562,6 +562,8 @@ static void parse_part(const ddw_config *cfg, const ddw_ingest_plan *plan, const
     const ddw_source_plan *sp = &plan->src[s];
     uint64_t a = pt->a, b = pt->b, line = pt->line;
     int state = pt->state;
+    if (a >= b)
+        return; /* an empty part holds no record start */
     uint64_t pre = a > sp->data_start ? 1 : 0;
     window_reset(w, a - pre);
     if (pre)
@@ -631,6 +633,7 @@ typedef struct {
     ddw_ingest_out *local; /* [nthreads]; local[0] is unused (thread 0 fills out itself) */
     window *win;           /* [nthreads] */
     part *parts;           /* [nthreads] */
+    part *pieces;          /* [nthreads * nthreads]: the parts cut for the scan */
 } readers;
 
 /* Empties the thread-local outputs for the next source. */
@@ -736,12 +739,30 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     }
     /* transitions and newline counts of the parts: the state and line at
      * each part's start follow from the parts (and ranks) before it, so
-     * the last part of the last rank needs none */
-    int scan_last = r < P - 1;
-#pragma omp parallel for num_threads(T) schedule(static, 1)
-    for (int t = 0; t < T; t++)
-        if (t < T - 1 || scan_last)
-            scan_part(&rd->win[t], &pt[t]);
+     * the last part of the last rank needs none.  Each scanned part is cut
+     * into T pieces so that all threads share the scan evenly. */
+    int scan_last = r < P - 1, nscan = scan_last ? T : T - 1, K = nscan * T;
+    part *pc = rd->pieces;
+    for (int j = 0; j < K; j++) {
+        const part *whole = &pt[j / T];
+        uint64_t len = whole->b - whole->a;
+        pc[j].a = whole->a + (uint64_t)((unsigned __int128)len * (unsigned)(j % T) / (unsigned)T);
+        pc[j].b =
+            whole->a + (uint64_t)((unsigned __int128)len * (unsigned)(j % T + 1) / (unsigned)T);
+    }
+#pragma omp parallel for num_threads(T) schedule(static)
+    for (int j = 0; j < K; j++)
+        scan_part(&rd->win[omp_get_thread_num()], &pc[j]);
+    for (int t = 0; t < nscan; t++) {
+        for (int k = 0; k < 4; k++)
+            pt[t].map[k] = (uint8_t)k;
+        pt[t].nl = 0;
+        for (int j = t * T; j < (t + 1) * T; j++) {
+            for (int k = 0; k < 4; k++)
+                pt[t].map[k] = pc[j].map[pt[t].map[k]];
+            pt[t].nl += pc[j].nl;
+        }
+    }
     uint64_t cnt[2] = {0, 0};
     if (scan_last) {
         uint8_t map[4] = {0, 1, 2, 3};
@@ -816,12 +837,20 @@ ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_inges
     out_init(out, cfg);
     /* checksums: source s is hashed by rank s mod P, so ranks share the
      * work, and a rank's threads share its sources */
-    int rc = DDW_OK;
+    int rc = DDW_OK, nmine = 0;
+    int *mine = ddw_xmalloc((size_t)S * sizeof *mine);
+    for (int s = r; s < S; s += P) { /* largest first, for an even share */
+        int k = nmine++;
+        for (; k > 0 && plan->src[mine[k - 1]].size < plan->src[s].size; k--)
+            mine[k] = mine[k - 1];
+        mine[k] = s;
+    }
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : rc)
-    for (int s = 0; s < S; s++)
-        if (s % P == r &&
-            ddw_ingest_sha256_file(cfg->sources[s].path, plan->src[s].sha256) != DDW_OK)
+    for (int k = 0; k < nmine; k++)
+        if (ddw_ingest_sha256_file(cfg->sources[mine[k]].path, plan->src[mine[k]].sha256) !=
+            DDW_OK)
             rc |= 1;
+    free(mine);
     if ((rc = ddw_comm_agree(comm, rc ? DDW_EIO : DDW_OK)) != DDW_OK)
         return (ddw_status)rc;
     for (int s = 0; s < S; s++)
@@ -831,6 +860,7 @@ ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_inges
     rd.local = ddw_xcalloc((size_t)rd.nthreads, sizeof *rd.local);
     rd.win = ddw_xcalloc((size_t)rd.nthreads, sizeof *rd.win);
     rd.parts = ddw_xcalloc((size_t)rd.nthreads, sizeof *rd.parts);
+    rd.pieces = ddw_xcalloc((size_t)rd.nthreads * (size_t)rd.nthreads, sizeof *rd.pieces);
     for (int t = 0; t < rd.nthreads; t++) {
         if (t > 0)
             out_init(&rd.local[t], cfg);
@@ -847,6 +877,7 @@ ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_inges
     free(rd.local);
     free(rd.win);
     free(rd.parts);
+    free(rd.pieces);
     return (ddw_status)rc;
 }
 
