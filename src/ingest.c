@@ -16,6 +16,12 @@
  * cache) plus copying all threads' rows but the first thread's, for an
  * exact, deterministic split with no thread guessing where records begin.
  *
+ * A quoted field that never closes would swallow the rest of its file into
+ * one rejected record; instead only the first line of that record is
+ * rejected and the read restarts on the next line, as a new region whose
+ * boundaries are found the same way (one extra allgather per source tells
+ * every rank whether that happened).
+ *
  * Parts are read through a 1 MiB sliding window per thread rather than
  * whole, which keeps memory flat and avoids faulting in a buffer as large
  * as the range.  Per row, work follows what the config uses: Soundex codes
@@ -531,6 +537,9 @@ typedef struct {
     uint64_t nl;      /* newlines in [a, b) */
     int state;        /* automaton state at a */
     uint64_t line;    /* line number of the first byte at a */
+    uint64_t from;    /* start of the region being read: a record starts there */
+    uint64_t open_at, open_line; /* a record here whose quoted field runs to the end of
+                                    the file: its offset and line (UINT64_MAX: none) */
 } part;
 
 /* Transitions and newline count of [pt->a, pt->b), read through w. */
@@ -554,17 +563,20 @@ static void scan_part(window *w, part *pt)
 }
 
 /* Parses the records that start in [pt->a, pt->b) of source cx->s into
- * out, reading through w (past b to finish the last record). */
+ * out, reading through w (past b to finish the last record).  A record
+ * whose quoted field is still open at the end of the file is rejected and
+ * ends the part (pt->open_at, pt->open_line say where it starts): the
+ * caller reads on from the line after its first line. */
 static void parse_part(const ddw_config *cfg, const ddw_ingest_plan *plan, const src_ctx *cx,
-                       window *w, const part *pt, ddw_ingest_out *out)
+                       window *w, part *pt, ddw_ingest_out *out)
 {
     int s = cx->s;
-    const ddw_source_plan *sp = &plan->src[s];
     uint64_t a = pt->a, b = pt->b, line = pt->line;
     int state = pt->state;
+    pt->open_at = pt->open_line = UINT64_MAX;
     if (a >= b)
         return; /* an empty part holds no record start */
-    uint64_t pre = a > sp->data_start ? 1 : 0;
+    uint64_t pre = a > pt->from ? 1 : 0;
     window_reset(w, a - pre);
     if (pre)
         window_slide(w, w->base, CHUNK);
@@ -611,6 +623,9 @@ static void parse_part(const ddw_config *cfg, const ddw_ingest_plan *plan, const
             if (e == NULL && st == DDW_CSV_S_QUOTED) {
                 add_reject(out, s, line, "unterminated quoted field at end of file");
                 out->rows_rejected[s]++;
+                pt->open_at = start;
+                pt->open_line = line;
+                break;
             } else {
                 ddw_xgrow((void **)&scratch, &scap, rec_len + 1, 1);
                 if (row_parse(cfg, plan, cx, line, rec, rec_len, scratch, scap, out, reason)) {
@@ -713,29 +728,28 @@ done:
     free(at);
 }
 
-static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_ingest_plan *plan,
-                              int s, readers *rd, ddw_ingest_out *out)
+/*
+ * Reads the records of source s that start at or after file offset from
+ * (a record start, at line number line0) and in this rank's byte range
+ * [lo, hi), into out.  Collective.  *open_at and *open_line tell every rank
+ * where the record whose quoted field runs to the end of the file starts,
+ * if one does (else UINT64_MAX).
+ */
+static void read_region(const ddw_config *cfg, const ddw_comm *comm, const ddw_ingest_plan *plan,
+                        int s, readers *rd, uint64_t lo, uint64_t hi, uint64_t from,
+                        uint64_t line0, ddw_ingest_out *out, uint64_t *open_at,
+                        uint64_t *open_line)
 {
-    const ddw_source_plan *sp = &plan->src[s];
     int P = ddw_comm_size(comm), r = ddw_comm_rank(comm), T = rd->nthreads;
-    uint64_t D = sp->size - sp->data_start;
-    uint64_t lo = sp->data_start + (uint64_t)((unsigned __int128)D * (unsigned)r / (unsigned)P);
-    uint64_t hi =
-        sp->data_start + (uint64_t)((unsigned __int128)D * (unsigned)(r + 1) / (unsigned)P);
-    int fd = open(cfg->sources[s].path, O_RDONLY);
-    int ok = fd >= 0 ? DDW_OK : DDW_EIO;
-    if (ddw_comm_agree(comm, ok) != DDW_OK) {
-        if (fd >= 0)
-            close(fd);
-        return DDW_EIO;
-    }
-    out->bytes_read += hi - lo;
+    if (lo < from)
+        lo = from;
+    if (hi < lo)
+        hi = lo;
     part *pt = rd->parts;
     for (int t = 0; t < T; t++) {
         pt[t].a = lo + (uint64_t)((unsigned __int128)(hi - lo) * (unsigned)t / (unsigned)T);
         pt[t].b = lo + (uint64_t)((unsigned __int128)(hi - lo) * (unsigned)(t + 1) / (unsigned)T);
-        rd->win[t].fd = fd;
-        rd->win[t].fsize = sp->size;
+        pt[t].from = from;
     }
     /* transitions and newline counts of the parts: the state and line at
      * each part's start follow from the parts (and ranks) before it, so
@@ -777,12 +791,11 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     uint64_t *all = ddw_xmalloc((size_t)P * 2 * sizeof *all);
     ddw_comm_allgather_u64(comm, cnt, 2, all);
     int state = DDW_CSV_S_START;
-    uint64_t line = sp->header_lines + 1;
+    uint64_t line = line0;
     for (int k = 0; k < r; k++) {
         state = (int)((all[2 * k] >> (8 * state)) & 0xff);
         line += all[2 * k + 1];
     }
-    free(all);
     for (int t = 0; t < T; t++) {
         pt[t].state = state;
         pt[t].line = line;
@@ -791,7 +804,6 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
             line += pt[t].nl;
         }
     }
-    out->seg_first[s] = out->recs.n;
     readers_clear(rd, cfg->nsources);
     src_ctx cx;
     src_ctx_init(cfg, plan, s, &out->recs, &cx);
@@ -799,6 +811,75 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     for (int t = 0; t < T; t++)
         parse_part(cfg, plan, &cx, &rd->win[t], &pt[t], t == 0 ? out : &rd->local[t]);
     merge_locals(rd, plan, s, out);
+    /* at most one record, the file's last, can hold a quoted field that
+     * runs to the end of the file */
+    uint64_t mine[2] = {UINT64_MAX, UINT64_MAX};
+    for (int t = 0; t < T; t++)
+        if (pt[t].open_at != UINT64_MAX) {
+            mine[0] = pt[t].open_at;
+            mine[1] = pt[t].open_line;
+        }
+    ddw_comm_allgather_u64(comm, mine, 2, all);
+    *open_at = *open_line = UINT64_MAX;
+    for (int k = 0; k < P; k++)
+        if (all[2 * k] != UINT64_MAX) {
+            *open_at = all[2 * k];
+            *open_line = all[2 * k + 1];
+        }
+    free(all);
+}
+
+/* Offset just past the first '\n' at or after offset at, or 0 if none. */
+static uint64_t next_line(window *w, uint64_t at)
+{
+    window_reset(w, at);
+    while (window_slide(w, w->base + w->len, CHUNK) > 0) {
+        const char *nl = memchr(w->buf, '\n', w->len);
+        if (nl)
+            return w->base + (uint64_t)(nl - w->buf) + 1;
+        window_reset(w, w->base + w->len);
+    }
+    return 0;
+}
+
+/*
+ * Reads this rank's share of source s.  A quoted field that is never
+ * closed would make the rest of the file one record: instead that record's
+ * first line is rejected and reading starts again, from a record start in
+ * the default state, on the next line, exactly as a serial reader would
+ * (every rank learns where the open record starts and restarts from there
+ * too, so segmentation stays independent of the rank and thread counts).
+ */
+static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_ingest_plan *plan,
+                              int s, readers *rd, ddw_ingest_out *out)
+{
+    const ddw_source_plan *sp = &plan->src[s];
+    int P = ddw_comm_size(comm), r = ddw_comm_rank(comm), T = rd->nthreads;
+    uint64_t D = sp->size - sp->data_start;
+    uint64_t lo = sp->data_start + (uint64_t)((unsigned __int128)D * (unsigned)r / (unsigned)P);
+    uint64_t hi =
+        sp->data_start + (uint64_t)((unsigned __int128)D * (unsigned)(r + 1) / (unsigned)P);
+    int fd = open(cfg->sources[s].path, O_RDONLY);
+    int ok = fd >= 0 ? DDW_OK : DDW_EIO;
+    if (ddw_comm_agree(comm, ok) != DDW_OK) {
+        if (fd >= 0)
+            close(fd);
+        return DDW_EIO;
+    }
+    out->bytes_read += hi - lo;
+    for (int t = 0; t < T; t++) {
+        rd->win[t].fd = fd;
+        rd->win[t].fsize = sp->size;
+    }
+    out->seg_first[s] = out->recs.n;
+    uint64_t from = sp->data_start, line = sp->header_lines + 1;
+    while (from < sp->size) {
+        uint64_t open_at, open_line;
+        read_region(cfg, comm, plan, s, rd, lo, hi, from, line, out, &open_at, &open_line);
+        if (open_at == UINT64_MAX || (from = next_line(&rd->win[0], open_at)) == 0)
+            break;
+        line = open_line + 1;
+    }
     close(fd);
     return DDW_OK;
 }

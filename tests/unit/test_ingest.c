@@ -615,6 +615,9 @@ static void test_threads_read_like_one(void **state)
     assert_int_equal(lastrj->source, 0);
     assert_int_equal(lastrj->line, open_line);
     assert_string_equal(lastrj->reason, "unterminated quoted field at end of file");
+    /* only that line is lost: the row after it is read */
+    assert_true(ref.recs.key[ref.seg_count[0] - 1] == DDW_KEY(0, open_line + 1));
+    assert_memory_equal(ref.text + ref.id_off[ref.seg_count[0] - 1], "P99", 3);
     /* Soundex codes only where a key or comparison reads them */
     const ddw_recs *r = &ref.recs;
     int coded = 0;
@@ -642,6 +645,120 @@ static void test_threads_read_like_one(void **state)
     unlink(tiny);
 }
 
+/* Runs ddw_ingest_run over the given files (one source each) with 1 to 7
+ * threads, checks that every thread count gives the same output and
+ * leaves the one-thread output in *out. */
+static void ingest_files(const char *const *csv, int n, ddw_ingest_out *out,
+                         ddw_ingest_plan *plan, ddw_config **cfg)
+{
+    char path[8][64], ini[4096];
+    size_t at = (size_t)snprintf(ini, sizeof ini, "[match]\nthreshold = 5\n");
+    for (int k = 0; k < n; k++) {
+        snprintf(path[k], sizeof path[k], "/tmp/ddw_ingest_fileXXXXXX");
+        int fd = mkstemp(path[k]);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, csv[k], strlen(csv[k])), (ssize_t)strlen(csv[k]));
+        close(fd);
+        at += (size_t)snprintf(ini + at, sizeof ini - at,
+                               "[source.s%d]\npath = %s\nid_column = id\nforename = first\n"
+                               "surname = last\nkeep = note\n",
+                               k, path[k]);
+    }
+    snprintf(ini + at, sizeof ini - at,
+             "[blocking.b]\nkey = exact(surname)\n"
+             "[compare.forename]\nfield = forename\nmethod = exact\nlevels = exact, else\n"
+             "m = 0.9, 0.1\nu = 0.1, 0.9\n");
+    assert_int_equal(ddw_config_parse("files.ini", ini, 0, NULL, stderr, cfg), DDW_OK);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    assert_int_equal(ddw_ingest_prepare(*cfg, comm, stderr, plan), DDW_OK);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    assert_int_equal(ddw_ingest_run(*cfg, comm, plan, out), DDW_OK);
+    for (int t = 2; t <= 7; t++) {
+        ddw_ingest_out got;
+        omp_set_num_threads(t);
+        assert_int_equal(ddw_ingest_run(*cfg, comm, plan, &got), DDW_OK);
+        assert_same_out(out, &got, n, plan->nkeep);
+        ddw_ingest_free(&got);
+    }
+    omp_set_num_threads(saved);
+    ddw_comm_finalize(&comm);
+    for (int k = 0; k < n; k++)
+        unlink(path[k]);
+}
+
+/* Asserts that the (only) pass-through column of accepted row i is want. */
+static void assert_keep_of(const ddw_ingest_out *o, size_t i, const char *want)
+{
+    assert_int_equal(o->keep_len[i], strlen(want));
+    assert_memory_equal(o->text + o->keep_off[i], want, strlen(want));
+}
+
+/* Asserts that accepted row i is the record id from line line of source s. */
+static void assert_row(const ddw_ingest_out *o, size_t i, int s, int line, const char *id)
+{
+    assert_true(o->recs.key[i] == DDW_KEY(s, line));
+    assert_int_equal(o->id_len[i], strlen(id));
+    assert_memory_equal(o->text + o->id_off[i], id, strlen(id));
+}
+
+static void test_unterminated_quote_rejects_one_line(void **state)
+{
+    (void)state;
+    static const char *const csv[] = {
+        /* an open quote in the middle (later quotes only come in pairs,
+         * which keep it open): only its line is lost */
+        "id,first,last,note\n"
+        "P1,Ann,Lee,ok\n"
+        "P2,Bob,\"Ray,oops\n"
+        "P3,Cy,Dee,fine\n"
+        "P4,Di,Eve,\"\"\"\"",
+        /* a record whose first line ends inside a closed multi-line field:
+         * the next line, read on its own, opens a quote again, so it is
+         * rejected too */
+        "id,first,last,note\r\n"
+        "P1,\"Ann\r\nMarie\",Lee,\"open\r\n"
+        "P2,Bob,Ray,ok\r\n",
+        /* the open quote on the last line, no newline after it */
+        "id,first,last,note\n"
+        "P1,Ann,Lee,ok\n"
+        "P2,\"Bob",
+        /* the open quote's line is the last one, with its newline */
+        "id,first,last,note\n"
+        "P1,\"Ann,Lee,ok\n",
+    };
+    ddw_ingest_out o;
+    ddw_ingest_plan plan;
+    ddw_config *cfg = NULL;
+    ingest_files(csv, 4, &o, &plan, &cfg);
+    static const struct {
+        int s, line;
+    } want_rej[] = {{0, 3}, {1, 2}, {1, 3}, {2, 3}, {3, 2}};
+    assert_int_equal(o.nrejects, 5);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(o.rejects[k].source, want_rej[k].s);
+        assert_int_equal(o.rejects[k].line, want_rej[k].line);
+        assert_string_equal(o.rejects[k].reason, "unterminated quoted field at end of file");
+    }
+    assert_int_equal(o.recs.n, 5);
+    assert_row(&o, 0, 0, 2, "P1");
+    assert_row(&o, 1, 0, 4, "P3");
+    assert_row(&o, 2, 0, 5, "P4");
+    assert_keep_of(&o, 2, "\"");
+    assert_row(&o, 3, 1, 4, "P2");
+    assert_row(&o, 4, 2, 2, "P1");
+    static const uint64_t read[] = {4, 3, 2, 1}, rej[] = {1, 2, 1, 1};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(o.rows_read[k], read[k]);
+        assert_int_equal(o.rows_rejected[k], rej[k]);
+        assert_int_equal(o.seg_count[k] + o.rows_rejected[k], read[k]);
+    }
+    ddw_ingest_free(&o);
+    ddw_ingest_plan_free(&plan);
+    ddw_config_destroy(&cfg);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -664,6 +781,7 @@ int main(void)
         T(test_reject_empty_id),
         T(test_reject_then_accept),
         cmocka_unit_test(test_threads_read_like_one),
+        cmocka_unit_test(test_unterminated_quote_rejects_one_line),
     };
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
 }
