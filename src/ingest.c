@@ -704,6 +704,8 @@ static void merge_locals(readers *rd, const ddw_ingest_plan *plan, int s, ddw_in
         int me = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int t = 1; t < T; t++) {
             const ddw_ingest_out *o = &rd->local[t];
+            if (o->recs.n == 0)
+                continue; /* no rows, so no text either */
             size_t m = o->recs.n, lo = m * (size_t)me / (size_t)nt,
                    hi = m * (size_t)(me + 1) / (size_t)nt;
             size_t base = at[3 * t], tb = at[3 * t + 2];

@@ -130,6 +130,8 @@ void ddw_recs_resize(ddw_recs *r, size_t n, size_t alen)
 void ddw_recs_copy(ddw_recs *dst, size_t at, const ddw_recs *src, size_t from, size_t count,
                    size_t shift)
 {
+    if (count == 0)
+        return;
     memcpy(dst->key + at, src->key + from, count * sizeof *dst->key);
     for (int f = 0; f < DDW_NFIELDS; f++) {
         if (dst->f[f] == NULL)
