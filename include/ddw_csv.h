@@ -1,13 +1,17 @@
 /*
  * ddw_csv.h - RFC 4180 CSV scanning: byte counting, record segmentation by
- * quote parity, and splitting one record into fields.
+ * a quote automaton, and splitting one record into fields.
  *
- * Trade-off: a record ends at a '\n' where the number of '"' bytes since the
- * start of the file is even.  That rule lets every MPI rank find record
- * boundaries in its own byte range from a prefix sum of quote counts, so
- * segmentation does not depend on how the file is split; the price is that a
- * file with broken quoting mis-segments from the broken quote onwards (the
- * split step then reports DDW_ECSV for the affected records).
+ * Trade-off: a record ends at a '\n' that is not inside a quoted field, as
+ * a four-state automaton decides (a quote opens a quoted field only at the
+ * start of a field).  The automaton can be run over any byte range from all
+ * four start states at once, so every MPI rank and thread finds the record
+ * boundaries of its own range from the maps of the ranges before it, and
+ * segmentation does not depend on how the file is split; the price is that
+ * a quote that opens a field by mistake mis-segments until the next quote
+ * (the split step then reports DDW_ECSV for the affected records), and a
+ * quoted field that never closes runs to the end of the file unless the
+ * reader restarts after it (ingest.c does, on the next line).
  *
  * Nothing here allocates or keeps state between calls: callers own every
  * buffer, and all functions are safe to call from many threads at once.

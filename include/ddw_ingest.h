@@ -75,7 +75,11 @@ void ddw_ingest_plan_free(ddw_ingest_plan *plan);
 /*
  * Reads and normalises this rank's share of every source into *out
  * (caller frees with ddw_ingest_free).  Also computes each file's SHA-256
- * (into plan).  Collective.
+ * (into plan).  Collective; call it outside any parallel region: it runs
+ * omp_get_max_threads() OpenMP threads, and *out is the same, byte for byte,
+ * for any thread and rank count.  A record whose quoted field is still open
+ * at the end of the file is rejected ("unterminated quoted field at end of
+ * file") with its first line only; reading goes on from the next line.
  */
 ddw_status ddw_ingest_run(const ddw_config *cfg, const ddw_comm *comm, ddw_ingest_plan *plan,
                           ddw_ingest_out *out);

@@ -96,6 +96,29 @@ ddw_status ddw_norm_date_check_format(const char *fmt);
  */
 ddw_status ddw_norm_date_parse(const char *s, size_t n, const char *fmt, int32_t *days);
 
+/* A date format compiled once for parsing many values (see
+ * ddw_norm_date_compile); kind[k] is 'Y', 'y', 'm', 'b' or 'd' for a token,
+ * 0 for the literal byte lit[k]. */
+#define DDW_NORM_DATEFMT_MAX 32
+typedef struct {
+    int n;
+    char kind[DDW_NORM_DATEFMT_MAX];
+    char lit[DDW_NORM_DATEFMT_MAX];
+} ddw_norm_datefmt;
+
+/*
+ * Compiles fmt (see ddw_norm_date_check_format) into *out.  Errors:
+ * DDW_EINVAL if fmt is invalid, DDW_ERANGE if it has more than
+ * DDW_NORM_DATEFMT_MAX tokens and literal bytes (then use
+ * ddw_norm_date_parse, which takes any length).
+ */
+ddw_status ddw_norm_date_compile(const char *fmt, ddw_norm_datefmt *out);
+
+/* ddw_norm_date_parse with a compiled format: same result and errors
+ * (except DDW_EINVAL, which ddw_norm_date_compile has already reported). */
+ddw_status ddw_norm_date_parse_compiled(const char *s, size_t n, const ddw_norm_datefmt *fmt,
+                                        int32_t *days);
+
 /*
  * Writes day number days as "YYYY-MM-DD" plus a NUL to out and returns 10.
  * Years outside 0..9999 cannot be written in that form: out is then "" and

@@ -36,6 +36,7 @@ typedef struct {
                                    values of the field (0 when missing); NULL otherwise */
     char *arena;
     size_t alen, acap;
+    unsigned nocode;            /* fields whose Soundex code is not computed (code stays "") */
 } ddw_recs;
 
 /* Initialises an empty set with columns for the fields whose bit is set in fieldmask. */
@@ -45,6 +46,20 @@ void ddw_recs_enable_tf(ddw_recs *r, unsigned tfmask);
 void ddw_recs_free(ddw_recs *r);
 /* Appends a record with all fields missing; returns its index. */
 size_t ddw_recs_push(ddw_recs *r, uint64_t key);
+/* Leaves the Soundex code empty for the fields in mask: for fields that no
+ * blocking key or comparison reads as Soundex, it saves computing it. */
+void ddw_recs_skip_codes(ddw_recs *r, unsigned mask);
+/* Empties the set (n = 0, arena emptied), keeping its columns and capacity. */
+void ddw_recs_clear(ddw_recs *r);
+/* Makes the set hold n records and alen arena bytes (n >= r->n, alen >= r->alen);
+ * the added records and bytes are uninitialised until ddw_recs_copy fills them. */
+void ddw_recs_resize(ddw_recs *r, size_t n, size_t alen);
+/* Copies records [from, from + count) of src (same columns) to records [at, ...) of
+ * dst, adding shift to the arena offsets of text values; the caller copies src's
+ * arena bytes to dst->arena + shift.  Ranges must not overlap; safe to run on
+ * disjoint ranges of dst from several threads. */
+void ddw_recs_copy(ddw_recs *dst, size_t at, const ddw_recs *src, size_t from, size_t count,
+                   size_t shift);
 /* Sets a text field of record i to the (already normalised) value s (len 0 = missing). */
 void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t len);
 /* Sets a date field of record i (DDW_DATE_MISSING = missing). */

@@ -7,15 +7,19 @@
  * quote inside an unquoted field (Bl"ack) is an ordinary byte for
  * segmentation and only that row is rejected, by the strict splitter.
  * For parallel reads, ddw_csv_transitions runs the automaton from all four
- * start states at once (one table lookup per byte), so a rank can learn
- * its start state from the ranks before it without rescanning.
+ * start states at once, so a rank can learn its start state from the ranks
+ * before it without rescanning.
  *
- * Trade-off: the count pass tests eight bytes at a time with portable SWAR
- * bit tricks on 64-bit words instead of compiler-specific SIMD intrinsics;
- * field splitting works byte by byte (with memchr inside quoted fields)
- * because fields are short.  Quoted fields are
- * always copied to the caller's scratch buffer, even when they hold no "",
- * which costs a memcpy but gives one simple ownership rule.
+ * Trade-off: both scanners lean on memchr instead of stepping the automaton
+ * byte by byte.  Outside quoted fields only a '"' can change anything that
+ * the next separator does not settle, so they jump from quote to quote
+ * (transitions) or to the next '\n' after checking there is no '"' before
+ * it (record ends), and inside quoted fields to the closing quote.  The
+ * count pass and the splitter's search for ',' and '"' test eight bytes at
+ * a time with portable SWAR bit tricks on 64-bit words instead of
+ * compiler-specific SIMD intrinsics.  Quoted fields are always copied to
+ * the caller's scratch buffer, even when they hold no "", which costs a
+ * memcpy but gives one simple ownership rule.
  */
 #include "ddw_csv.h"
 
@@ -51,6 +55,25 @@ static inline uint64_t sum_bytes(uint64_t a)
     const uint64_t m16 = UINT64_C(0x00ff00ff00ff00ff);
     a = (a & m16) + ((a >> 8) & m16);
     return (a * UINT64_C(0x0001000100010001)) >> 48;
+}
+
+/* First ',' or '"' in [p, end), or end: eight bytes at a time. */
+static inline const char *comma_or_quote(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        uint64_t w = load64(p);
+        uint64_t m = eq_bytes(w, DDW_CSV_ONES * (uint64_t)',') | eq_bytes(w, DDW_CSV_QUOTES);
+        if (m)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            return p + __builtin_clzll(m) / 8; /* the first byte is the high lane */
+#else
+            return p + __builtin_ctzll(m) / 8; /* the first byte is the low lane */
+#endif
+        p += 8;
+    }
+    while (p < end && *p != ',' && *p != '"')
+        p++;
+    return p;
 }
 
 void ddw_csv_count(const char *buf, size_t len, uint64_t *quotes, uint64_t *newlines)
@@ -101,22 +124,56 @@ static int byte_class(unsigned char c)
     return c == '"' ? 1 : c == ',' ? 2 : c == '\n' ? 3 : 0;
 }
 
+/* State of the START / UNQUOTED / QQ runs after a non-empty span without
+ * '"' whose last byte is last: START after a separator, else UNQUOTED. */
+static int settle(unsigned char last)
+{
+    return last == ',' || last == '\n' ? DDW_CSV_S_START : DDW_CSV_S_UNQUOTED;
+}
+
 void ddw_csv_transitions(const char *buf, size_t len, uint8_t map[4])
 {
-    /* Four runs at once: state vector packed 2 bits per start state, one
-     * table lookup per byte. */
+    /* Four runs at once: state vector packed 2 bits per start state.  A
+     * span without '"' leaves QUOTED runs alone and puts every other run in
+     * START or UNQUOTED according to the span's last byte alone, so the
+     * scan jumps from quote to quote with memchr and steps byte by byte
+     * only at quotes and right after them (while some run is in QQ). */
     uint8_t table[256][4];
-    for (int v = 0; v < 256; v++)
+    uint8_t calm[256][2]; /* [v][last byte is a separator]: v after such a span */
+    for (int v = 0; v < 256; v++) {
         for (int c = 0; c < 4; c++) {
             int out = 0;
             for (int k = 0; k < 4; k++)
                 out |= step((v >> (2 * k)) & 3, c) << (2 * k);
             table[v][c] = (uint8_t)out;
         }
+        for (int sep = 0; sep < 2; sep++) {
+            int out = 0;
+            for (int k = 0; k < 4; k++) {
+                int st = (v >> (2 * k)) & 3;
+                if (st != DDW_CSV_S_QUOTED)
+                    st = settle(sep ? ',' : 'x');
+                out |= st << (2 * k);
+            }
+            calm[v][sep] = (uint8_t)out;
+        }
+    }
     uint8_t v = 0 | (1 << 2) | (2 << 4) | (3 << 6);
-    const unsigned char *p = (const unsigned char *)buf;
-    for (size_t i = 0; i < len; i++)
-        v = table[v][byte_class(p[i])];
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    while (p < end) {
+        /* no run in QQ: jump to the next quote */
+        if (((v & 0x55) & (v >> 1)) == 0) {
+            const unsigned char *q = memchr(p, '"', (size_t)(end - p));
+            const unsigned char *lim = q ? q : end;
+            if (lim > p)
+                v = calm[v][settle(lim[-1]) == DDW_CSV_S_START];
+            if (q == NULL)
+                break;
+            p = q;
+        }
+        v = table[v][byte_class(*p)];
+        p++;
+    }
     for (int k = 0; k < 4; k++)
         map[k] = (uint8_t)((v >> (2 * k)) & 3);
 }
@@ -135,13 +192,35 @@ const char *ddw_csv_record_end(const char *p, const char *end, int *state)
             p = q + 1;
             continue;
         }
-        int cls = byte_class((unsigned char)*p);
-        if (cls == 3) {
-            *state = DDW_CSV_S_START;
-            return p;
+        if (st == DDW_CSV_S_QQ) {
+            int cls = byte_class((unsigned char)*p);
+            if (cls == 3) {
+                *state = DDW_CSV_S_START;
+                return p;
+            }
+            st = step(st, cls);
+            p++;
+            continue;
         }
-        st = step(st, cls);
-        p++;
+        /* START or UNQUOTED: the next '\n' ends the record unless a '"'
+         * before it opens a quoted field */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *lim = nl ? nl : end;
+        const char *q = memchr(p, '"', (size_t)(lim - p));
+        if (q == NULL) {
+            if (nl) {
+                *state = DDW_CSV_S_START;
+                return nl;
+            }
+            if (lim > p)
+                st = settle((unsigned char)lim[-1]);
+            p = end;
+            break;
+        }
+        if (q > p)
+            st = settle((unsigned char)q[-1]);
+        st = step(st, 1);
+        p = q + 1;
     }
     *state = st;
     return NULL;
@@ -200,11 +279,9 @@ ddw_status ddw_csv_split(const char *rec, size_t len, char *scratch, size_t scra
             flen = used - start;
         } else {
             const char *s = p;
-            while (p < end && *p != ',') {
-                if (*p == '"')
-                    return DDW_ECSV; /* quote inside an unquoted field */
-                p++;
-            }
+            p = comma_or_quote(p, end);
+            if (p < end && *p == '"')
+                return DDW_ECSV; /* quote inside an unquoted field */
             fptr = s;
             flen = (size_t)(p - s);
         }

@@ -167,6 +167,26 @@ static int fold_class(uint32_t cp, char buf[3])
     return FOLD_SPACE;
 }
 
+/* fold_class of every ASCII code point: the upper-case letter or digit it
+ * emits, or one of these two markers. */
+#define FOLD_ASCII_SPACE 0
+#define FOLD_ASCII_DROP 1
+#define FOLD_ASCII_ROW(c)                                                                     \
+    ((c) >= 'a' && (c) <= 'z'                                    ? (c) - 'a' + 'A'           \
+     : ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9') ? (c)                       \
+     : (c) == '\'' || (c) == '`'                                 ? FOLD_ASCII_DROP           \
+                                                                 : FOLD_ASCII_SPACE)
+#define FOLD_ASCII_8(c)                                                                       \
+    FOLD_ASCII_ROW(c), FOLD_ASCII_ROW((c) + 1), FOLD_ASCII_ROW((c) + 2),                      \
+        FOLD_ASCII_ROW((c) + 3), FOLD_ASCII_ROW((c) + 4), FOLD_ASCII_ROW((c) + 5),            \
+        FOLD_ASCII_ROW((c) + 6), FOLD_ASCII_ROW((c) + 7)
+static const unsigned char ascii_fold[128] = {
+    FOLD_ASCII_8(0),  FOLD_ASCII_8(8),  FOLD_ASCII_8(16), FOLD_ASCII_8(24),
+    FOLD_ASCII_8(32), FOLD_ASCII_8(40), FOLD_ASCII_8(48), FOLD_ASCII_8(56),
+    FOLD_ASCII_8(64), FOLD_ASCII_8(72), FOLD_ASCII_8(80), FOLD_ASCII_8(88),
+    FOLD_ASCII_8(96), FOLD_ASCII_8(104), FOLD_ASCII_8(112), FOLD_ASCII_8(120),
+};
+
 ddw_status ddw_norm_text(const char *in, size_t n, char *out, size_t cap, size_t *outlen)
 {
     const unsigned char *u = (const unsigned char *)in;
@@ -184,8 +204,22 @@ ddw_status ddw_norm_text(const char *in, size_t n, char *out, size_t cap, size_t
         size_t k;
 
         if (u[i] < 0x80) {
-            cp = u[i];
-            len = 1;
+            /* ASCII: one table lookup instead of fold_class */
+            unsigned char a = ascii_fold[u[i]];
+            i++;
+            if (a == FOLD_ASCII_SPACE) {
+                gap = 1;
+            } else if (a != FOLD_ASCII_DROP) {
+                if ((size_t)(gap && o > 0) + 2 > cap - o) {
+                    st = ddw_norm_utf8_valid(in + i, n - i) ? DDW_ERANGE : DDW_EUTF8;
+                    goto fail;
+                }
+                if (gap && o > 0)
+                    out[o++] = ' ';
+                gap = 0;
+                out[o++] = (char)a;
+            }
+            continue;
         } else {
             len = utf8_decode(u + i, n - i, &cp);
             if (len == 0) {
@@ -282,7 +316,7 @@ ddw_status ddw_norm_date_check_format(const char *fmt)
 
 /* Reads between min and max decimal digits at *p (< end) greedily into *v;
  * returns 0 if fewer than min digits are there. */
-static int read_digits(const char **p, const char *end, int min, int max, int *v)
+static inline int read_digits(const char **p, const char *end, int min, int max, int *v)
 {
     const char *s = *p;
     int k = 0, x = 0;
@@ -331,57 +365,47 @@ static int days_in_month(int y, int m)
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-ddw_status ddw_norm_date_parse(const char *s, size_t n, const char *fmt, int32_t *days)
+/* Matches one format token at *p: kind 'Y', 'y', 'm', 'b' or 'd' reads that
+ * part of the date; kind 0 matches the literal byte lit. */
+static inline int match_token(char kind, char lit, const char **p, const char *end, int *y, int *m,
+                       int *d)
 {
-    const char *p, *end;
-    int y = 0, m = 0, d = 0;
-
-    if (ddw_norm_date_check_format(fmt) != DDW_OK)
-        return DDW_EINVAL;
-    if (n == 0)
-        return DDW_EDATE;
-    p = s;
-    end = s + n;
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    if (p == end)
-        return DDW_EDATE;
-
-    for (const char *f = fmt; *f; f++) {
-        int ok;
-        if (*f != '%') {
-            ok = p < end && *p == *f;
-            p += ok;
-        } else {
-            f++;
-            switch (*f) {
-            case 'Y':
-                ok = read_digits(&p, end, 4, 4, &y);
-                break;
-            case 'y':
-                ok = read_digits(&p, end, 2, 2, &y);
-                y += y < 30 ? 2000 : 1900;
-                break;
-            case 'm':
-                ok = read_digits(&p, end, 1, 2, &m);
-                break;
-            case 'b':
-                ok = read_month_name(&p, end, &m);
-                break;
-            case 'd':
-                ok = read_digits(&p, end, 1, 2, &d);
-                break;
-            default: /* "%%" (check_format allows nothing else) */
-                ok = p < end && *p == '%';
-                p += ok;
-                break;
-            }
-        }
-        if (!ok)
-            return DDW_EDATE;
+    int ok;
+    switch (kind) {
+    case 'Y':
+        return read_digits(p, end, 4, 4, y);
+    case 'y':
+        ok = read_digits(p, end, 2, 2, y);
+        *y += *y < 30 ? 2000 : 1900;
+        return ok;
+    case 'm':
+        return read_digits(p, end, 1, 2, m);
+    case 'b':
+        return read_month_name(p, end, m);
+    case 'd':
+        return read_digits(p, end, 1, 2, d);
+    default:
+        ok = *p < end && **p == lit;
+        *p += ok;
+        return ok;
     }
+}
+
+/* Strips leading and trailing blanks of s[0..n); 0 if nothing is left. */
+static int date_span(const char *s, size_t n, const char **p, const char **end)
+{
+    *p = s;
+    *end = s + n;
+    while (*p < *end && (**p == ' ' || **p == '\t'))
+        (*p)++;
+    while (*end > *p && ((*end)[-1] == ' ' || (*end)[-1] == '\t'))
+        (*end)--;
+    return *p < *end;
+}
+
+/* The day number of y-m-d if the whole value was consumed and the date is possible. */
+static ddw_status date_finish(const char *p, const char *end, int y, int m, int d, int32_t *days)
+{
     if (p != end)
         return DDW_EDATE; /* trailing text, e.g. a time of day */
     if (y < DDW_NORM_YEAR_MIN || y > DDW_NORM_YEAR_MAX || m < 1 || m > 12 || d < 1 ||
@@ -389,6 +413,62 @@ ddw_status ddw_norm_date_parse(const char *s, size_t n, const char *fmt, int32_t
         return DDW_EDATE;
     *days = ddw_norm_days_from_civil(y, m, d);
     return DDW_OK;
+}
+
+ddw_status ddw_norm_date_parse(const char *s, size_t n, const char *fmt, int32_t *days)
+{
+    const char *p, *end;
+    int y = 0, m = 0, d = 0;
+
+    if (ddw_norm_date_check_format(fmt) != DDW_OK)
+        return DDW_EINVAL;
+    if (n == 0 || !date_span(s, n, &p, &end))
+        return DDW_EDATE;
+    for (const char *f = fmt; *f; f++) {
+        char kind = 0, lit = *f;
+        if (*f == '%') {
+            f++;
+            kind = *f == '%' ? 0 : *f;
+            lit = '%';
+        }
+        if (!match_token(kind, lit, &p, end, &y, &m, &d))
+            return DDW_EDATE;
+    }
+    return date_finish(p, end, y, m, d, days);
+}
+
+ddw_status ddw_norm_date_compile(const char *fmt, ddw_norm_datefmt *out)
+{
+    if (ddw_norm_date_check_format(fmt) != DDW_OK)
+        return DDW_EINVAL;
+    int k = 0;
+    for (const char *f = fmt; *f; f++, k++) {
+        if (k == DDW_NORM_DATEFMT_MAX)
+            return DDW_ERANGE;
+        out->kind[k] = 0;
+        out->lit[k] = *f;
+        if (*f == '%') {
+            f++;
+            out->kind[k] = *f == '%' ? 0 : *f;
+            out->lit[k] = '%';
+        }
+    }
+    out->n = k;
+    return DDW_OK;
+}
+
+ddw_status ddw_norm_date_parse_compiled(const char *s, size_t n, const ddw_norm_datefmt *fmt,
+                                        int32_t *days)
+{
+    const char *p, *end;
+    int y = 0, m = 0, d = 0;
+
+    if (n == 0 || !date_span(s, n, &p, &end))
+        return DDW_EDATE;
+    for (int k = 0; k < fmt->n; k++)
+        if (!match_token(fmt->kind[k], fmt->lit[k], &p, end, &y, &m, &d))
+            return DDW_EDATE;
+    return date_finish(p, end, y, m, d, days);
 }
 
 size_t ddw_norm_date_format_iso(int32_t days, char out[11])

@@ -3,7 +3,10 @@
  *
  * Trade-off: the phonetic code and value hash are computed once when a
  * value is stored, not per comparison; that costs 14 bytes per value and
- * saves the scoring loop from recomputing them for every pair.
+ * saves the scoring loop from recomputing them for every pair.  A set can
+ * be told which fields never need the code (ddw_recs_skip_codes), and
+ * record sets built in parallel are joined by bulk copies (ddw_recs_resize,
+ * ddw_recs_copy) rather than pushing one record at a time.
  */
 #include "ddw_records.h"
 
@@ -40,19 +43,27 @@ void ddw_recs_free(ddw_recs *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Grows every column to hold at least n records. */
+static void reserve(ddw_recs *r, size_t n)
+{
+    if (n <= r->cap)
+        return;
+    size_t cap = r->cap ? r->cap * 2 : 1024;
+    if (cap < n)
+        cap = n;
+    r->key = ddw_xrealloc(r->key, cap * sizeof *r->key);
+    for (int f = 0; f < DDW_NFIELDS; f++) {
+        if (r->f[f])
+            r->f[f] = ddw_xrealloc(r->f[f], cap * sizeof(ddw_fval));
+        if (r->tfw[f])
+            r->tfw[f] = ddw_xrealloc(r->tfw[f], cap * sizeof(float));
+    }
+    r->cap = cap;
+}
+
 size_t ddw_recs_push(ddw_recs *r, uint64_t key)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 1024;
-        r->key = ddw_xrealloc(r->key, cap * sizeof *r->key);
-        for (int f = 0; f < DDW_NFIELDS; f++) {
-            if (r->f[f])
-                r->f[f] = ddw_xrealloc(r->f[f], cap * sizeof(ddw_fval));
-            if (r->tfw[f])
-                r->tfw[f] = ddw_xrealloc(r->tfw[f], cap * sizeof(float));
-        }
-        r->cap = cap;
-    }
+    reserve(r, r->n + 1);
     size_t i = r->n++;
     r->key[i] = key;
     for (int f = 0; f < DDW_NFIELDS; f++) {
@@ -71,7 +82,8 @@ static uint32_t intern(ddw_recs *r, const char *s, size_t len)
 {
     if (r->alen + len > UINT32_MAX)
         DDW_DIE("record arena exceeds 4 GiB on one rank; use more ranks");
-    ddw_xgrow((void **)&r->arena, &r->acap, r->alen + len + 1, 1);
+    if (r->alen + len + 1 > r->acap)
+        ddw_xgrow((void **)&r->arena, &r->acap, r->alen + len + 1, 1);
     uint32_t off = (uint32_t)r->alen;
     memcpy(r->arena + off, s, len);
     r->alen += len;
@@ -90,8 +102,51 @@ void ddw_recs_set_text(ddw_recs *r, size_t i, ddw_field f, const char *s, size_t
     v->off = intern(r, s, len);
     v->len = (uint16_t)len;
     v->h = ddw_hash64(s, len, 0x5eed) | 1;
-    if (ddw_strsim_soundex(s, len, v->code) == 0)
+    if ((r->nocode & (1u << f)) || ddw_strsim_soundex(s, len, v->code) == 0)
         v->code[0] = '\0';
+}
+
+void ddw_recs_skip_codes(ddw_recs *r, unsigned mask)
+{
+    r->nocode = mask;
+}
+
+void ddw_recs_clear(ddw_recs *r)
+{
+    r->n = 0;
+    r->alen = 0;
+}
+
+void ddw_recs_resize(ddw_recs *r, size_t n, size_t alen)
+{
+    if (alen > UINT32_MAX)
+        DDW_DIE("record arena exceeds 4 GiB on one rank; use more ranks");
+    reserve(r, n);
+    ddw_xgrow((void **)&r->arena, &r->acap, alen + 1, 1);
+    r->n = n;
+    r->alen = alen;
+}
+
+void ddw_recs_copy(ddw_recs *dst, size_t at, const ddw_recs *src, size_t from, size_t count,
+                   size_t shift)
+{
+    if (count == 0)
+        return;
+    memcpy(dst->key + at, src->key + from, count * sizeof *dst->key);
+    for (int f = 0; f < DDW_NFIELDS; f++) {
+        if (dst->f[f] == NULL)
+            continue;
+        ddw_fval *d = dst->f[f] + at;
+        memcpy(d, src->f[f] + from, count * sizeof *d);
+        /* only stored text has an arena offset (missing values and dates keep 0) */
+        if (ddw_field_type_of((ddw_field)f) != DDW_FT_DATE && shift)
+            for (size_t i = 0; i < count; i++)
+                if (d[i].h)
+                    d[i].off += (uint32_t)shift;
+        if (dst->tfw[f])
+            for (size_t i = 0; i < count; i++)
+                dst->tfw[f][at + i] = src->tfw[f] ? src->tfw[f][from + i] : 0.0f;
+    }
 }
 
 void ddw_recs_set_date(ddw_recs *r, size_t i, ddw_field f, int32_t days)

@@ -285,6 +285,94 @@ static void test_record_end_split_buffer(void **state)
     }
 }
 
+/* The automaton one byte at a time, as RFC 4180 segmentation defines it
+ * (a quote opens a quoted field only at the start of a field). */
+static int ref_step(int st, char c)
+{
+    int cls = c == '"' ? 1 : c == ',' ? 2 : c == '\n' ? 3 : 0;
+    switch (st) {
+    case DDW_CSV_S_START:
+        return cls == 1 ? DDW_CSV_S_QUOTED : cls == 0 ? DDW_CSV_S_UNQUOTED : DDW_CSV_S_START;
+    case DDW_CSV_S_UNQUOTED:
+        return cls >= 2 ? DDW_CSV_S_START : DDW_CSV_S_UNQUOTED;
+    case DDW_CSV_S_QUOTED:
+        return cls == 1 ? DDW_CSV_S_QQ : DDW_CSV_S_QUOTED;
+    default:
+        return cls == 1 ? DDW_CSV_S_QUOTED : cls == 0 ? DDW_CSV_S_UNQUOTED : DDW_CSV_S_START;
+    }
+}
+
+static void test_scanners_match_bytewise_automaton(void **state)
+{
+    /* random buffers rich in quotes, commas and newlines: the quote-skipping
+     * transitions and record-end scans agree with the plain byte loop from
+     * every start state and every start and end position */
+    static const char alphabet[] = "ab\",\n\r\"\",";
+    char buf[96];
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    (void)state;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t len = (size_t)(iter % 97);
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* runs of plain bytes too, so the skipping paths see long spans */
+            buf[i] = (x >> 40) % 4 == 0 ? alphabet[(x >> 8) % (sizeof alphabet - 1)] : 'z';
+        }
+        for (size_t from = 0; from <= len; from += 1 + len / 8) {
+            uint8_t m[4];
+            ddw_csv_transitions(buf + from, len - from, m);
+            for (int s0 = 0; s0 < 4; s0++) {
+                int st = s0;
+                const char *want_end = NULL;
+                for (size_t i = from; i < len; i++) {
+                    if (want_end == NULL && buf[i] == '\n' && st != DDW_CSV_S_QUOTED)
+                        want_end = buf + i;
+                    st = ref_step(st, buf[i]);
+                }
+                assert_int_equal(m[s0], st);
+                int got_st = s0;
+                const char *e = ddw_csv_record_end(buf + from, buf + len, &got_st);
+                assert_ptr_equal(e, want_end);
+                if (e == NULL)
+                    assert_int_equal(got_st, st); /* the state at the buffer end */
+                else
+                    assert_int_equal(got_st, DDW_CSV_S_START);
+            }
+        }
+    }
+}
+
+static void test_split_long_fields(void **state)
+{
+    /* fields of every length 0..23 (the word-at-a-time scan sees commas at
+     * every offset of a word), then a stray quote at every offset of a long
+     * unquoted field */
+    char rec[400], scratch[400];
+    ddw_csv_field f[32];
+    int n = -1;
+    size_t len = 0;
+    (void)state;
+    for (int k = 0; k < 24; k++) {
+        if (k)
+            rec[len++] = ',';
+        for (int i = 0; i < k; i++)
+            rec[len++] = (char)('a' + k);
+    }
+    assert_int_equal(ddw_csv_split(rec, len, scratch, sizeof scratch, f, 32, &n), DDW_OK);
+    assert_int_equal(n, 24);
+    for (int k = 0; k < 24; k++) {
+        assert_int_equal(f[k].len, (size_t)k);
+        for (int i = 0; i < k; i++)
+            assert_int_equal(f[k].ptr[i], 'a' + k);
+    }
+    for (int at = 1; at < 20; at++) {
+        memcpy(rec, "x,abcdefghijklmnopqrst,y", 24);
+        rec[2 + at] = '"';
+        assert_int_equal(ddw_csv_split(rec, 24, scratch, sizeof scratch, f, 32, &n), DDW_ECSV);
+        assert_int_equal(n, 0);
+    }
+}
+
 static void test_count(void **state)
 {
     uint64_t q = 0, nl = 0;
@@ -351,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_record_end_split_buffer),
         cmocka_unit_test(test_stray_quote),
         cmocka_unit_test(test_transitions),
+        cmocka_unit_test(test_scanners_match_bytewise_automaton),
+        cmocka_unit_test(test_split_long_fields),
         cmocka_unit_test(test_count),
         cmocka_unit_test(test_bom),
     };

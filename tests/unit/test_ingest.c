@@ -22,7 +22,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
+#include <unistd.h>
 
+#include "ddw_comm.h"
 #include "ddw_config.h"
 #include "ddw_ingest.h"
 #include "ddw_norm.h"
@@ -454,6 +457,308 @@ static void test_reject_then_accept(void **state)
     assert_text(fx, 0, DDW_F_FORENAME, "BOB");
 }
 
+/* ---- whole files, read by several threads ---------------------------------- */
+
+static uint64_t rnd_state = 0x2545f4914f6cdd1dULL;
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state >> 33) % n;
+}
+
+/*
+ * Writes a CSV of n rows (header first) full of what makes segmentation
+ * hard: quoted commas, "" escapes, CRLF and LF inside quoted fields, blank
+ * lines, a stray quote, extra columns, bad dates, invalid UTF-8, an
+ * over-long value in a field nobody compares, and (if open_end) a quoted
+ * field left open at the end of the file.  Returns the line of that last
+ * record (0 if !open_end).
+ */
+static uint64_t write_csv(const char *path, int n, int open_end)
+{
+    static const char *const first[] = {"Ann", "Bob", "Zo\xC3\xAB", "J\xC3\xA9r\xC3\xB4me",
+                                        "Mary-Jane", "O'Neil", "  lee  ", "\"Anne, Marie\""};
+    static const char *const last[] = {"Smith", "Jones", "\xC5\x81ukasz", "d'Arcy",
+                                       "\"Mc\"\"Kay\"", "Brown", "Ng", ""};
+    static const char *const note[] = {"plain", "\"a, b\"", "\"multi\r\nline\r\nnote\"",
+                                       "\"say \"\"hi\"\"\"", "", "\"x\ny\"", "\"\"", "z"};
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t line = 1;
+    fputs("id,first,last,born,sex,region,note\r\n", f);
+    for (int i = 0; i < n; i++) {
+        char region[1200];
+        snprintf(region, sizeof region, "R%u", rnd(5));
+        if (i == 1234) { /* folds to far more than 1023 bytes: rejected */
+            for (int k = 0; k < 1100; k++)
+                region[k] = k % 2 ? ' ' : 'a';
+            region[1100] = 0;
+        } else if (i == 1235) { /* long, but folds to "X": accepted */
+            memset(region, ' ', 1100);
+            strcpy(region + 1100, "x");
+        }
+        if (i % 401 == 0) {
+            fputs("\r\n", f); /* blank line: skipped */
+            line++;
+        }
+        const char *nt = note[rnd(8)];
+        fprintf(f, "P%d,%s%s,%s%s,%s,%s,%s,%s%s\r\n", i,
+                first[rnd(8)], i % 613 == 0 ? "\xFF" : "",
+                last[rnd(8)], i % 211 == 0 ? "\"x" : "",
+                i % 500 == 0 ? "1980-02-30" : (const char *[]){"1980-02-29", "1975-12-01",
+                                                                "2001-1-9", ""}[rnd(4)],
+                (const char *[]){"M", "F", ""}[rnd(3)], region, nt, i % 307 == 0 ? ",x" : "");
+        for (const char *c = nt; *c; c++)
+            line += *c == '\n';
+        line++;
+    }
+    uint64_t last_line = 0;
+    if (open_end) {
+        last_line = line + 1;
+        fputs("Q1,Ann,Lee,1980-02-29,F,R1,\"never closed,\r\nP99,Bob,Ray,,,,\r\n", f);
+    }
+    fclose(f);
+    return last_line;
+}
+
+/* Asserts that two ingest outputs are identical, byte for byte. */
+static void assert_same_out(const ddw_ingest_out *a, const ddw_ingest_out *b, int S, int nkeep)
+{
+    assert_int_equal(a->recs.n, b->recs.n);
+    size_t n = a->recs.n;
+    assert_memory_equal(a->recs.key, b->recs.key, n * sizeof *a->recs.key);
+    for (int f = 0; f < DDW_NFIELDS; f++) {
+        assert_true((a->recs.f[f] == NULL) == (b->recs.f[f] == NULL));
+        if (a->recs.f[f] && n)
+            assert_memory_equal(a->recs.f[f], b->recs.f[f], n * sizeof(ddw_fval));
+    }
+    assert_int_equal(a->recs.alen, b->recs.alen);
+    assert_memory_equal(a->recs.arena, b->recs.arena, a->recs.alen);
+    assert_int_equal(a->tlen, b->tlen);
+    assert_memory_equal(a->text, b->text, a->tlen);
+    if (n) {
+        assert_memory_equal(a->id_off, b->id_off, n * sizeof *a->id_off);
+        assert_memory_equal(a->id_len, b->id_len, n * sizeof *a->id_len);
+        assert_memory_equal(a->keep_off, b->keep_off, n * (size_t)nkeep * sizeof *a->keep_off);
+        assert_memory_equal(a->keep_len, b->keep_len, n * (size_t)nkeep * sizeof *a->keep_len);
+    }
+    assert_memory_equal(a->seg_first, b->seg_first, (size_t)S * sizeof(uint64_t));
+    assert_memory_equal(a->seg_count, b->seg_count, (size_t)S * sizeof(uint64_t));
+    assert_memory_equal(a->rows_read, b->rows_read, (size_t)S * sizeof(uint64_t));
+    assert_memory_equal(a->rows_rejected, b->rows_rejected, (size_t)S * sizeof(uint64_t));
+    assert_true(a->bytes_read == b->bytes_read);
+    assert_int_equal(a->nrejects, b->nrejects);
+    for (size_t k = 0; k < a->nrejects; k++) {
+        assert_int_equal(a->rejects[k].source, b->rejects[k].source);
+        assert_int_equal(a->rejects[k].line, b->rejects[k].line);
+        assert_string_equal(a->rejects[k].reason, b->rejects[k].reason);
+    }
+}
+
+static void test_threads_read_like_one(void **state)
+{
+    (void)state;
+    char big[] = "/tmp/ddw_ingest_bigXXXXXX", tiny[] = "/tmp/ddw_ingest_tinyXXXXXX";
+    int fd1 = mkstemp(big), fd2 = mkstemp(tiny);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    uint64_t open_line = write_csv(big, 4000, 1);
+    FILE *f = fopen(tiny, "w");
+    assert_non_null(f);
+    fputs("id,first,last,born,sex,region,note\nT1,a,b,,,,\nT2,c,d,,,,", f); /* no final newline */
+    fclose(f);
+    char ini[2048];
+    snprintf(ini, sizeof ini,
+             "[match]\nthreshold = 5\n"
+             "[source.big]\npath = %s\nid_column = id\nforename = first\nsurname = last\n"
+             "dob = born\nsex = sex\narea = region\nkeep = note\n"
+             "[source.tiny]\npath = %s\nid_column = id\nforename = first\nsurname = last\n"
+             "dob = born\nsex = sex\narea = region\nkeep = note\n"
+             "[blocking.b]\nkey = soundex(surname), year(dob)\n"
+             "[compare.forename]\nfield = forename\nmethod = string\n"
+             "levels = exact, jw>=0.9, else\nm = 0.8, 0.1, 0.1\nu = 0.01, 0.04, 0.95\n"
+             "[compare.sex]\nfield = sex\nmethod = exact\nlevels = exact, else\n"
+             "m = 0.95, 0.05\nu = 0.5, 0.5\n",
+             big, tiny);
+    ddw_config *cfg = NULL;
+    assert_int_equal(ddw_config_parse("threads.ini", ini, 0, NULL, stderr, &cfg), DDW_OK);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    ddw_ingest_plan plan;
+    assert_int_equal(ddw_ingest_prepare(cfg, comm, stderr, &plan), DDW_OK);
+    int saved = omp_get_max_threads();
+    ddw_ingest_out ref;
+    omp_set_num_threads(1);
+    assert_int_equal(ddw_ingest_run(cfg, comm, &plan, &ref), DDW_OK);
+    /* what one thread reads */
+    /* 4000 rows and the open one, give or take those that a stray quote
+     * in a quoted name ("Mc""Kay""x) joins or splits by flipping quoting */
+    assert_true(ref.rows_read[0] > 3900 && ref.rows_read[0] < 4100);
+    assert_int_equal(ref.rows_read[0], ref.seg_count[0] + ref.rows_rejected[0]);
+    assert_int_equal(ref.seg_count[1], 2);
+    assert_int_equal(ref.seg_first[1], ref.seg_count[0]);
+    int bad_quote = 0, cols = 0, dates = 0, utf8 = 0, long_value = 0;
+    for (size_t k = 0; k < ref.nrejects; k++) {
+        const char *why = ref.rejects[k].reason;
+        bad_quote += strcmp(why, "broken quoting") == 0;
+        cols += strncmp(why, "wrong number of columns", 23) == 0;
+        dates += strcmp(why, "invalid date in column born (field dob)") == 0;
+        utf8 += strcmp(why, "invalid UTF-8 in column 2") == 0;
+        long_value += strcmp(why, "value too long in column region (field area)") == 0;
+    }
+    assert_true(bad_quote > 0 && cols > 0 && dates > 0 && utf8 > 0);
+    assert_int_equal(long_value, 1);
+    const ddw_reject *lastrj = &ref.rejects[ref.nrejects - 1];
+    assert_int_equal(lastrj->source, 0);
+    assert_int_equal(lastrj->line, open_line);
+    assert_string_equal(lastrj->reason, "unterminated quoted field at end of file");
+    /* only that line is lost: the row after it is read */
+    assert_true(ref.recs.key[ref.seg_count[0] - 1] == DDW_KEY(0, open_line + 1));
+    assert_memory_equal(ref.text + ref.id_off[ref.seg_count[0] - 1], "P99", 3);
+    /* Soundex codes only where a key or comparison reads them */
+    const ddw_recs *r = &ref.recs;
+    int coded = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        assert_string_equal(r->f[DDW_F_FORENAME][i].code, "");
+        coded += r->f[DDW_F_SURNAME][i].code[0] != '\0';
+    }
+    assert_true(coded > 0);
+    /* the area column is read (for rejects) but not stored */
+    assert_null(r->f[DDW_F_AREA]);
+    /* any number of threads: the same bytes */
+    for (int t = 2; t <= 7; t++) {
+        ddw_ingest_out got;
+        omp_set_num_threads(t);
+        assert_int_equal(ddw_ingest_run(cfg, comm, &plan, &got), DDW_OK);
+        assert_same_out(&ref, &got, cfg->nsources, plan.nkeep);
+        ddw_ingest_free(&got);
+    }
+    omp_set_num_threads(saved);
+    ddw_ingest_free(&ref);
+    ddw_ingest_plan_free(&plan);
+    ddw_comm_finalize(&comm);
+    ddw_config_destroy(&cfg);
+    unlink(big);
+    unlink(tiny);
+}
+
+/* Runs ddw_ingest_run over the given files (one source each) with 1 to 7
+ * threads, checks that every thread count gives the same output and
+ * leaves the one-thread output in *out. */
+static void ingest_files(const char *const *csv, int n, ddw_ingest_out *out,
+                         ddw_ingest_plan *plan, ddw_config **cfg)
+{
+    char path[8][64], ini[4096];
+    size_t at = (size_t)snprintf(ini, sizeof ini, "[match]\nthreshold = 5\n");
+    for (int k = 0; k < n; k++) {
+        snprintf(path[k], sizeof path[k], "/tmp/ddw_ingest_fileXXXXXX");
+        int fd = mkstemp(path[k]);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, csv[k], strlen(csv[k])), (ssize_t)strlen(csv[k]));
+        close(fd);
+        at += (size_t)snprintf(ini + at, sizeof ini - at,
+                               "[source.s%d]\npath = %s\nid_column = id\nforename = first\n"
+                               "surname = last\nkeep = note\n",
+                               k, path[k]);
+    }
+    snprintf(ini + at, sizeof ini - at,
+             "[blocking.b]\nkey = exact(surname)\n"
+             "[compare.forename]\nfield = forename\nmethod = exact\nlevels = exact, else\n"
+             "m = 0.9, 0.1\nu = 0.1, 0.9\n");
+    assert_int_equal(ddw_config_parse("files.ini", ini, 0, NULL, stderr, cfg), DDW_OK);
+    ddw_comm *comm = NULL;
+    assert_int_equal(ddw_comm_init(NULL, NULL, &comm), DDW_OK);
+    assert_int_equal(ddw_ingest_prepare(*cfg, comm, stderr, plan), DDW_OK);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    assert_int_equal(ddw_ingest_run(*cfg, comm, plan, out), DDW_OK);
+    for (int t = 2; t <= 7; t++) {
+        ddw_ingest_out got;
+        omp_set_num_threads(t);
+        assert_int_equal(ddw_ingest_run(*cfg, comm, plan, &got), DDW_OK);
+        assert_same_out(out, &got, n, plan->nkeep);
+        ddw_ingest_free(&got);
+    }
+    omp_set_num_threads(saved);
+    ddw_comm_finalize(&comm);
+    for (int k = 0; k < n; k++)
+        unlink(path[k]);
+}
+
+/* Asserts that the (only) pass-through column of accepted row i is want. */
+static void assert_keep_of(const ddw_ingest_out *o, size_t i, const char *want)
+{
+    assert_int_equal(o->keep_len[i], strlen(want));
+    assert_memory_equal(o->text + o->keep_off[i], want, strlen(want));
+}
+
+/* Asserts that accepted row i is the record id from line line of source s. */
+static void assert_row(const ddw_ingest_out *o, size_t i, int s, int line, const char *id)
+{
+    assert_true(o->recs.key[i] == DDW_KEY(s, line));
+    assert_int_equal(o->id_len[i], strlen(id));
+    assert_memory_equal(o->text + o->id_off[i], id, strlen(id));
+}
+
+static void test_unterminated_quote_rejects_one_line(void **state)
+{
+    (void)state;
+    static const char *const csv[] = {
+        /* an open quote in the middle (later quotes only come in pairs,
+         * which keep it open): only its line is lost */
+        "id,first,last,note\n"
+        "P1,Ann,Lee,ok\n"
+        "P2,Bob,\"Ray,oops\n"
+        "P3,Cy,Dee,fine\n"
+        "P4,Di,Eve,\"\"\"\"",
+        /* a record whose first line ends inside a closed multi-line field:
+         * the next line, read on its own, opens a quote again, so it is
+         * rejected too */
+        "id,first,last,note\r\n"
+        "P1,\"Ann\r\nMarie\",Lee,\"open\r\n"
+        "P2,Bob,Ray,ok\r\n",
+        /* the open quote on the last line, no newline after it */
+        "id,first,last,note\n"
+        "P1,Ann,Lee,ok\n"
+        "P2,\"Bob",
+        /* the open quote's line is the last one, with its newline */
+        "id,first,last,note\n"
+        "P1,\"Ann,Lee,ok\n",
+    };
+    ddw_ingest_out o;
+    ddw_ingest_plan plan;
+    ddw_config *cfg = NULL;
+    ingest_files(csv, 4, &o, &plan, &cfg);
+    static const struct {
+        int s, line;
+    } want_rej[] = {{0, 3}, {1, 2}, {1, 3}, {2, 3}, {3, 2}};
+    assert_int_equal(o.nrejects, 5);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(o.rejects[k].source, want_rej[k].s);
+        assert_int_equal(o.rejects[k].line, want_rej[k].line);
+        assert_string_equal(o.rejects[k].reason, "unterminated quoted field at end of file");
+    }
+    assert_int_equal(o.recs.n, 5);
+    assert_row(&o, 0, 0, 2, "P1");
+    assert_row(&o, 1, 0, 4, "P3");
+    assert_row(&o, 2, 0, 5, "P4");
+    assert_keep_of(&o, 2, "\"");
+    assert_row(&o, 3, 1, 4, "P2");
+    assert_row(&o, 4, 2, 2, "P1");
+    static const uint64_t read[] = {4, 3, 2, 1}, rej[] = {1, 2, 1, 1};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(o.rows_read[k], read[k]);
+        assert_int_equal(o.rows_rejected[k], rej[k]);
+        assert_int_equal(o.seg_count[k] + o.rows_rejected[k], read[k]);
+    }
+    ddw_ingest_free(&o);
+    ddw_ingest_plan_free(&plan);
+    ddw_config_destroy(&cfg);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -475,6 +780,8 @@ int main(void)
         T(test_reject_sex),
         T(test_reject_empty_id),
         T(test_reject_then_accept),
+        cmocka_unit_test(test_threads_read_like_one),
+        cmocka_unit_test(test_unterminated_quote_rejects_one_line),
     };
     return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
 }

@@ -303,6 +303,72 @@ static void test_date_reject(void **state)
     assert_int_equal(parse("1985-01-03", "%Y-%m-%q"), DDW_EINVAL);
 }
 
+static void test_text_every_ascii_byte(void **state)
+{
+    /* each ASCII byte between two letters: letters and digits are kept
+     * (lower case raised), ' and ` vanish, everything else separates */
+    (void)state;
+    for (int c = 0; c < 128; c++) {
+        char in[4] = {'x', (char)c, 'y', 0}, out[8], want[8];
+        size_t ol = 99;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            snprintf(want, sizeof want, "X%cY", c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        else if (c == '\'' || c == '`')
+            snprintf(want, sizeof want, "XY");
+        else
+            snprintf(want, sizeof want, "X Y");
+        assert_int_equal(ddw_norm_text(in, 3, out, sizeof out, &ol), DDW_OK);
+        assert_string_equal(out, want);
+        assert_int_equal(ol, strlen(want));
+    }
+    /* the room check on the ASCII path: "AB" needs 3 bytes, " B" a gap */
+    char out[3];
+    size_t ol = 9;
+    assert_int_equal(ddw_norm_text("ab", 2, out, 3, &ol), DDW_OK);
+    assert_string_equal(out, "AB");
+    assert_int_equal(ddw_norm_text("a b", 3, out, 3, &ol), DDW_ERANGE);
+    assert_int_equal(ol, 0);
+    assert_string_equal(out, "");
+    assert_int_equal(ddw_norm_text("a b\xFF", 4, out, 3, &ol), DDW_EUTF8);
+}
+
+static void test_date_compiled_matches_parse(void **state)
+{
+    /* every format and value below gives the same status and day number
+     * through ddw_norm_date_parse and the compiled form */
+    static const char *const fmts[] = {"%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d %b %y",
+                                       "%m/%d/%y", "%%%d.%m.%Y%%", "%b-%d-%Y"};
+    static const char *const vals[] = {
+        "1980-03-05", "1980-3-5", "05/03/1980", "5/3/1980", "19800305", "198035",
+        "05 MAR 80",  "5 mar 29", "%05.03.1980%", "MAR-05-1980", " 1980-03-05\t",
+        "1980-02-29", "1981-02-29", "1980-13-01", "1849-12-31", "2100-12-31",
+        "2101-01-01", "1980-03-05 00:00", "", "  ", "1980/03/05", "03/05/80", "31/04/1999",
+        "x", "1980-03-0", "%5.3.1980%"};
+    (void)state;
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        ddw_norm_datefmt cf;
+        assert_int_equal(ddw_norm_date_compile(fmts[i], &cf), DDW_OK);
+        for (size_t j = 0; j < sizeof vals / sizeof vals[0]; j++) {
+            int32_t a = 12345, b = 12345;
+            ddw_status sa = ddw_norm_date_parse(vals[j], strlen(vals[j]), fmts[i], &a);
+            ddw_status sb = ddw_norm_date_parse_compiled(vals[j], strlen(vals[j]), &cf, &b);
+            assert_int_equal(sa, sb);
+            assert_int_equal(a, b);
+        }
+    }
+    int32_t d = 0;
+    ddw_norm_datefmt cf;
+    assert_int_equal(ddw_norm_date_compile("%d/%m/%Y", &cf), DDW_OK);
+    assert_int_equal(ddw_norm_date_parse_compiled("02/01/1970", 10, &cf, &d), DDW_OK);
+    assert_int_equal(d, 1);
+    assert_int_equal(ddw_norm_date_compile("%Y-%m", &cf), DDW_EINVAL);
+    assert_int_equal(ddw_norm_date_compile(NULL, &cf), DDW_EINVAL);
+    char longfmt[64] = "%Y-%m-%d";
+    memset(longfmt + 8, '-', 40);
+    longfmt[48] = 0;
+    assert_int_equal(ddw_norm_date_compile(longfmt, &cf), DDW_ERANGE);
+}
+
 static void test_format_iso(void **state)
 {
     char out[11];
@@ -336,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_check_format),
         cmocka_unit_test(test_date_parse),
         cmocka_unit_test(test_date_reject),
+        cmocka_unit_test(test_text_every_ascii_byte),
+        cmocka_unit_test(test_date_compiled_matches_parse),
         cmocka_unit_test(test_format_iso),
     };
     return cmocka_run_group_tests_name("norm", tests, NULL, NULL);
