@@ -21,12 +21,6 @@ typedef struct {
     uint64_t sender;
 } ask;
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
 unsigned ddw_freq_fields(const ddw_config *cfg)
 {
     unsigned m = 0;
@@ -62,28 +56,30 @@ static void one_field(const ddw_comm *comm, ddw_recs *home, int f)
     /* owner side: count, then answer each ask in arrival order */
     size_t nin = 0;
     ask *in = ddw_comm_route(comm, q, n, sizeof *q, dest, &nin);
+    /* sort the hashes carrying their arrival index (radix), then each run of
+     * equal hashes answers all its askers at once */
+    if (nin >= UINT32_MAX)
+        DDW_DIE("more than 2^32 - 1 term-frequency values on one rank; use more ranks");
     uint64_t *sorted = ddw_xmalloc((nin ? nin : 1) * sizeof *sorted);
-    for (size_t j = 0; j < nin; j++)
-        sorted[j] = in[j].h;
-    qsort(sorted, nin, sizeof *sorted, cmp_u64);
-    /* distinct values and their counts, then one binary search per ask */
-    uint64_t *cnt = ddw_xmalloc((nin ? nin : 1) * sizeof *cnt);
-    size_t nu = 0;
+    uint32_t *pos = ddw_xmalloc((nin ? nin : 1) * sizeof *pos);
     for (size_t j = 0; j < nin; j++) {
-        if (nu && sorted[nu - 1] == sorted[j]) {
-            cnt[nu - 1]++;
-        } else {
-            sorted[nu] = sorted[j];
-            cnt[nu++] = 1;
-        }
+        sorted[j] = in[j].h;
+        pos[j] = (uint32_t)j;
     }
+    ddw_radix_sort_u64(sorted, pos, nin);
     uint64_t *answer = ddw_xmalloc((nin ? nin : 1) * sizeof *answer);
     int *back = ddw_xmalloc((nin ? nin : 1) * sizeof *back);
-    for (size_t j = 0; j < nin; j++) {
-        answer[j] = cnt[ddw_lower_bound_u64(sorted, nu, in[j].h)];
-        back[j] = (int)in[j].sender;
+    for (size_t j0 = 0; j0 < nin;) {
+        size_t j1 = j0 + 1;
+        while (j1 < nin && sorted[j1] == sorted[j0])
+            j1++;
+        for (size_t j = j0; j < j1; j++)
+            answer[pos[j]] = j1 - j0;
+        j0 = j1;
     }
-    free(cnt);
+    for (size_t j = 0; j < nin; j++)
+        back[j] = (int)in[j].sender;
+    free(pos);
     size_t nback = 0;
     uint64_t *got = ddw_comm_route(comm, answer, nin, sizeof *answer, back, &nback);
 
