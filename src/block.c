@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddw_compare.h"
 #include "ddw_ingest.h"
 #include "ddw_norm.h"
 #include "ddw_strsim.h"
@@ -466,6 +467,12 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     out->sample_pass = cfg->train ? cfg->npasses + 1 : 0;
     ddw_recs_init(&out->recs, mask);
     ddw_recs_enable_tf(&out->recs, tfm);
+    unsigned sdx = 0; /* Soundex codes only where a comparison level reads them */
+    for (int c = 0; c < cfg->ncompare; c++)
+        for (int l = 0; l < cfg->compare[c].nlevels; l++)
+            if (cfg->compare[c].levels[l].kind == DDW_LV_SOUNDEX)
+                sdx |= 1u << cfg->compare[c].field;
+    ddw_recs_skip_codes(&out->recs, ~sdx);
     uint64_t total = home->n, thr = 0;
     ddw_comm_allreduce_u64(comm, &total, 1, DDW_COMM_SUM);
     if (cfg->train) {
