@@ -23,18 +23,30 @@ ddw_status ddw_h5_close(ddw_h5 **f);
 /* Creates a group.  Collective. */
 ddw_status ddw_h5_group(ddw_h5 *f, const char *path);
 
+/* Storage flags for ddw_h5_write (the stored values and types do not depend
+ * on them).  DDW_H5_NOSHUFFLE: deflate the bytes as they are, without the
+ * byte shuffle that otherwise precedes it; better for columns whose whole
+ * values repeat (weights from a small set of patterns, categories). */
+#define DDW_H5_NOSHUFFLE 1u
+
 /*
  * Writes dataset 'path' of nglobal rows, chunked and deflate-compressed,
  * collectively.  This rank contributes nseg segments: segment k is
  * seg_n[k] rows starting at global row seg_off[k]; 'data' holds the rows
  * of all segments back to back.  For DDW_H5_STR each row is a fixed
  * 'width'-byte NUL-padded string (width must be the same on all ranks); for
- * numeric types width must be 1.  Every rank makes the collective calls
- * even if its own part fails, and then returns the failure: callers agree
- * on the status before the next collective step.
+ * numeric types width must be 1.  flags (DDW_H5_NOSHUFFLE or 0) must be
+ * the same on all ranks.  Chunks hold the configured chunk rows or, for
+ * rows so wide that a chunk would pass 4 MiB, a divisor of that count (a
+ * table with fewer rows is one chunk).  Fast path: one segment per rank,
+ * starting at a multiple of the configured chunk rows; several segments
+ * per rank are correct but HDF5 maps them onto chunks row by row.
+ * Every rank makes the collective calls even if its own part fails, and
+ * then returns the failure: callers agree on the status before the next
+ * collective step.
  */
 ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
-                        uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                        unsigned flags, uint64_t nglobal, int nseg, const uint64_t *seg_off,
                         const uint64_t *seg_n, const void *data);
 
 /* Writes a dataset that rank 0 holds in full: n rows (other ranks' data is
@@ -44,8 +56,8 @@ ddw_status ddw_h5_write_rank0(ddw_h5 *f, const ddw_comm *comm, const char *path,
 
 /* The same for a 2-D numeric dataset of nglobal rows x ncols columns (ncols >= 1). */
 ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
-                               uint64_t nglobal, int nseg, const uint64_t *seg_off,
-                               const uint64_t *seg_n, const void *data);
+                               unsigned flags, uint64_t nglobal, int nseg,
+                               const uint64_t *seg_off, const uint64_t *seg_n, const void *data);
 
 /* Attributes on object 'obj' ("/" for the file); values must be identical on all ranks. */
 ddw_status ddw_h5_attr_str(ddw_h5 *f, const char *obj, const char *name, const char *value);

@@ -1,14 +1,19 @@
 /*
  * h5io.c - the only file that calls HDF5.
  *
- * Every dataset is one column, written once, collectively, with all ranks
- * selecting their segments as a union of hyperslabs: parallel HDF5 can
- * only apply the deflate filter in collective mode, and one collective
- * write per column lets MPI-IO aggregate the small segments.  Trade-off:
- * strings are fixed-width (the longest value sets the width), because
- * parallel HDF5 cannot write variable-length data; compression recovers
- * most of the padding.  HDF5's own error printing is switched off and
- * failures come back as DDW_EHDF5.
+ * Every dataset is one column, written once, collectively: parallel HDF5
+ * can only apply the deflate filter in collective mode.  Each rank selects
+ * its segments as hyperslabs.  One contiguous slab per rank is the fast
+ * case: HDF5 1.10 maps a selection that is not a single regular hyperslab
+ * onto the chunks one element at a time (seconds for a few million rows),
+ * so the writer (write.c) hands over one chunk-aligned slab per rank.
+ * Chunk rows are the configured count or, when a row is wide, the largest
+ * divisor of it that keeps a chunk within 4 MiB, so that slabs aligned to
+ * the configured count are aligned for every column and no chunk is shared
+ * between ranks.  Trade-off: strings are fixed-width (the longest value
+ * sets the width), because parallel HDF5 cannot write variable-length
+ * data; compression recovers most of the padding.  HDF5's own error
+ * printing is switched off and failures come back as DDW_EHDF5.
  *
  * Reading an existing file (ddw_h5_open) is the simple symmetric case:
  * every rank reads whole datasets, which suits the small tables and
@@ -91,19 +96,43 @@ static hid_t make_type(ddw_h5_type t, uint64_t width)
     return -1;
 }
 
+/* Rows per chunk for rows of rowbytes bytes: the configured count, or its
+ * largest divisor that keeps a chunk within 4 MiB (HDF5 refuses chunks of
+ * 4 GiB), or failing a quick search, 4 MiB of rows. */
+static uint64_t chunk_rows(uint64_t chunk, uint64_t rowbytes)
+{
+    const uint64_t cap = (uint64_t)4 << 20;
+    if (chunk == 0)
+        chunk = 1;
+    if (rowbytes == 0 || chunk * rowbytes <= cap)
+        return chunk;
+    uint64_t kmin = (chunk * rowbytes + cap - 1) / cap;
+    /* the smallest divisor k >= kmin of chunk, searched a bounded distance */
+    for (uint64_t k = kmin; k <= chunk && k <= 2 * kmin + 4096; k++)
+        if (chunk % k == 0)
+            return chunk / k;
+    return cap / rowbytes ? cap / rowbytes : 1;
+}
+
+static uint64_t type_size(ddw_h5_type t)
+{
+    switch (t) {
+    case DDW_H5_U8: case DDW_H5_STR: return 1;
+    case DDW_H5_I32: return 4;
+    case DDW_H5_I64: case DDW_H5_U64: case DDW_H5_F64: return 8;
+    }
+    return 1;
+}
+
 /* Shared by the 1-D and 2-D writers; twod makes a [nglobal, width] dataset. */
 static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
-                               int twod, uint64_t nglobal, int nseg, const uint64_t *seg_off,
-                               const uint64_t *seg_n, const void *data)
+                               int twod, unsigned flags, uint64_t nglobal, int nseg,
+                               const uint64_t *seg_off, const uint64_t *seg_n, const void *data)
 {
     int nd = twod ? 2 : 1;
     hsize_t dims[2] = {nglobal, width}, maxd[2] = {H5S_UNLIMITED, width};
-    /* chunk rows: the configured count, but at most ~4 MiB per chunk (HDF5
-     * refuses chunks of 4 GiB) and no more rows than the dataset has */
-    uint64_t rowbytes = width * (type == DDW_H5_STR || type == DDW_H5_U8 ? 1 : 8);
-    uint64_t rows = f->chunk;
-    if (rows * rowbytes > ((uint64_t)4 << 20))
-        rows = ((uint64_t)4 << 20) / rowbytes;
+    /* no more chunk rows than the dataset has */
+    uint64_t rows = chunk_rows(f->chunk, width * type_size(type));
     if (rows > nglobal)
         rows = nglobal;
     if (rows == 0)
@@ -115,7 +144,10 @@ static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, ui
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, nd, chunk);
     if (f->deflate > 0) {
-        H5Pset_shuffle(dcpl);
+        /* byte shuffling helps numbers whose high bytes vary slowly and only
+         * costs time when elements are single bytes */
+        if (!(flags & DDW_H5_NOSHUFFLE) && type_size(type) * (type == DDW_H5_STR ? width : 1) > 1)
+            H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)f->deflate);
     }
     hid_t dset = H5Dcreate2(f->file, path, dtype, fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -130,7 +162,10 @@ static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, ui
         if (seg_n[k] == 0)
             continue;
         hsize_t start[2] = {seg_off[k], 0}, count[2] = {seg_n[k], width};
-        if (H5Sselect_hyperslab(fspace, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
+        /* the first block replaces the empty selection, so that a single
+         * segment stays a regular hyperslab */
+        H5S_seloper_t op = nlocal == 0 ? H5S_SELECT_SET : H5S_SELECT_OR;
+        if (H5Sselect_hyperslab(fspace, op, start, NULL, count, NULL) < 0)
             local_ok = 0;
         nlocal += seg_n[k];
     }
@@ -156,24 +191,24 @@ done:
 }
 
 ddw_status ddw_h5_write(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t width,
-                        uint64_t nglobal, int nseg, const uint64_t *seg_off,
+                        unsigned flags, uint64_t nglobal, int nseg, const uint64_t *seg_off,
                         const uint64_t *seg_n, const void *data)
 {
-    return write_column(f, path, type, width, 0, nglobal, nseg, seg_off, seg_n, data);
+    return write_column(f, path, type, width, 0, flags, nglobal, nseg, seg_off, seg_n, data);
 }
 
 ddw_status ddw_h5_write_rank0(ddw_h5 *f, const ddw_comm *comm, const char *path,
                               ddw_h5_type type, uint64_t width, uint64_t n, const void *data)
 {
     uint64_t zero = 0, cnt = ddw_comm_rank(comm) == 0 ? n : 0;
-    return ddw_h5_write(f, path, type, width, n, 1, &zero, &cnt, data);
+    return ddw_h5_write(f, path, type, width, 0, n, 1, &zero, &cnt, data);
 }
 
 ddw_status ddw_h5_write_matrix(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t ncols,
-                               uint64_t nglobal, int nseg, const uint64_t *seg_off,
-                               const uint64_t *seg_n, const void *data)
+                               unsigned flags, uint64_t nglobal, int nseg,
+                               const uint64_t *seg_off, const uint64_t *seg_n, const void *data)
 {
-    return write_column(f, path, type, ncols, 1, nglobal, nseg, seg_off, seg_n, data);
+    return write_column(f, path, type, ncols, 1, flags, nglobal, nseg, seg_off, seg_n, data);
 }
 
 static ddw_status write_attr(ddw_h5 *f, const char *obj, const char *name, hid_t type, int n,

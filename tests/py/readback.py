@@ -6,6 +6,7 @@ tables agree with each other.
 usage: readback.py RESULT.h5 CONFIG.ini
 """
 import collections
+import configparser
 import hashlib
 import sys
 
@@ -17,6 +18,36 @@ ROW_BITS = 40
 
 def fail(msg):
     sys.exit(f"readback: {msg}")
+
+
+def output_settings(ini):
+    """(deflate level, chunk rows) from the config's [output] section, or the defaults."""
+    deflate, chunk = 1, 65536
+    if ini:
+        cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), strict=False,
+                                       interpolation=None)
+        cp.read(ini)
+        if cp.has_section("output"):
+            deflate = cp.getint("output", "deflate", fallback=deflate)
+            chunk = cp.getint("output", "chunk", fallback=chunk)
+    return deflate, chunk
+
+
+def check_storage(f, ini):
+    """Every table column is chunked and deflated at the configured level; a
+    chunk holds the configured rows or a divisor of them (wide rows), or the
+    whole column when it is shorter, so ranks' slabs never share a chunk."""
+    deflate, chunk = output_settings(ini)
+    for g in ["/records", "/persons", "/edges", "/rejects"]:
+        for name, d in f[g].items():
+            if deflate and (d.compression != "gzip" or d.compression_opts != deflate):
+                fail(f"{g}/{name}: compression {d.compression} {d.compression_opts}, "
+                     f"expected deflate {deflate}")
+            rows = d.chunks[0] if d.chunks else 0
+            if not rows or (chunk % rows != 0 and rows != max(len(d), 1)):
+                fail(f"{g}/{name}: chunk of {rows} rows for output.chunk = {chunk}")
+            if d.maxshape[0] is not None:
+                fail(f"{g}/{name}: rows not extendable (maxshape {d.maxshape})")
 
 
 def main():
@@ -41,6 +72,7 @@ def main():
             fail(f"attribute /{a} missing")
     if f["/records/person_id"].compression != "gzip":
         fail("/records/person_id is not deflate-compressed")
+    check_storage(f, sys.argv[2] if len(sys.argv) > 2 else None)
 
     r = {k: f["/records"][k][:] for k in f["/records"].keys()}
     n = len(r["key"])
