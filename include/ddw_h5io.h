@@ -103,6 +103,18 @@ ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *
                        uint64_t *width, void **data);
 
 /*
+ * Reads only part 'part' of 'nparts' equal parts of the 1-D dataset path:
+ * rows [n*part/nparts, n*(part+1)/nparts), as ddw_h5_read does for the whole
+ * (same types, widths and errors), with *n the dataset's total rows, *first
+ * the first row read and *count the rows in *data.  Collective: every rank
+ * calls it (typically part = rank, nparts = ranks), also with no rows.
+ * DDW_EINVAL if part >= nparts.
+ */
+ddw_status ddw_h5_read_part(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t part,
+                            uint64_t nparts, uint64_t *n, uint64_t *first, uint64_t *count,
+                            uint64_t *width, void **data);
+
+/*
  * Reads string attribute name of object obj ("/" for the file), fixed- or
  * variable-length, into *value (newly allocated NUL-terminated copy,
  * caller frees).  Errors: DDW_EHDF5 (no such object or attribute),

@@ -9,12 +9,8 @@
  * memory is O(N / P) and the figures are the same bits for any rank count.
  * Every rank ends with the same figures; rank 0 alone prints, and
  * /evaluation is written collectively with rank 0 contributing every row
- * (a few rows per source pair).  Trade-off: h5io has no partial read yet,
- * so each rank reads every /records column whole and keeps its slice
- * (read_slice); the column is freed at once, so that costs a transient
- * peak of the largest column (record_id) and the read time of the whole,
- * not memory held through the run.  A hyperslab read in h5io would remove
- * both.
+ * (a few rows per source pair).  Each rank reads only its 1/P slice of
+ * every /records column (ddw_h5_read_part, a collective hyperslab read).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -121,31 +117,19 @@ static void result_free(result_cols *r)
 /*
  * Reads this rank's slice, rows [n*r/P, n*(r+1)/P), of the 1-D dataset
  * path: *n gets the whole dataset's rows, *width as ddw_h5_read, *data the
- * slice (caller frees).  h5io reads whole datasets only, so the whole
- * column is read and dropped at once (see the file comment).  Collective.
+ * slice (caller frees); only the slice is read.  Collective.
  */
 static ddw_status read_slice(ddw_h5 *h, const ddw_comm *comm, const char *path,
                              ddw_h5_type type, size_t esize, uint64_t *n, uint64_t *width,
                              uint64_t *first, uint64_t *count, void **data)
 {
-    void *whole = NULL;
+    (void)esize;
     uint64_t w = 1;
-    ddw_status rc = ddw_h5_read(h, path, type, n, &w, &whole);
+    ddw_status rc = ddw_h5_read_part(h, path, type, (uint64_t)ddw_comm_rank(comm),
+                                     (uint64_t)ddw_comm_size(comm), n, first, count, &w, data);
     if (width)
         *width = w;
-    *data = NULL;
-    if (rc != DDW_OK)
-        return rc;
-    uint64_t P = (uint64_t)ddw_comm_size(comm), me = (uint64_t)ddw_comm_rank(comm);
-    uint64_t lo = (uint64_t)((unsigned __int128)*n * me / P);
-    uint64_t hi = (uint64_t)((unsigned __int128)*n * (me + 1) / P);
-    size_t row = type == DDW_H5_STR ? (size_t)w : esize;
-    *first = lo;
-    *count = hi - lo;
-    *data = ddw_xmalloc((size_t)(hi - lo) * row + 1);
-    memcpy(*data, (char *)whole + (size_t)lo * row, (size_t)(hi - lo) * row);
-    free(whole);
-    return DDW_OK;
+    return rc;
 }
 
 /* Reads and checks this rank's slice of the result; reports problems on

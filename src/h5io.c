@@ -315,10 +315,14 @@ ddw_status ddw_h5_delete(ddw_h5 *f, const char *path)
     return H5Ldelete(f->file, path, H5P_DEFAULT) < 0 ? DDW_EHDF5 : DDW_OK;
 }
 
-ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *n,
-                       uint64_t *width, void **data)
+/* Rows [n*part/nparts, n*(part+1)/nparts) of a 1-D dataset of n rows (the whole
+ * dataset when nparts == 1); see ddw_h5_read and ddw_h5_read_part. */
+static ddw_status read_rows(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t part,
+                            uint64_t nparts, uint64_t *n, uint64_t *first, uint64_t *count,
+                            uint64_t *width, void **data)
 {
     *n = 0;
+    *first = *count = 0;
     *data = NULL;
     if (width)
         *width = 0;
@@ -359,10 +363,31 @@ ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *
         mtype = make_type(type, 1);
         esize = H5Tget_size(mtype);
     }
-    buf = ddw_xcalloc(dims ? (size_t)dims : 1, esize);
-    if (dims > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, f->dxpl, buf) < 0)
-        goto done;
+    hsize_t lo = (hsize_t)((unsigned __int128)dims * part / nparts);
+    hsize_t hi = (hsize_t)((unsigned __int128)dims * (part + 1) / nparts);
+    hsize_t cnt = hi - lo;
+    buf = ddw_xcalloc(cnt ? (size_t)cnt : 1, esize);
+    if (nparts == 1) {
+        if (dims > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, f->dxpl, buf) < 0)
+            goto done;
+    } else {
+        /* every rank takes part in a collective read, with or without rows */
+        hid_t mspace = H5Screate_simple(1, &cnt, NULL);
+        herr_t e = mspace < 0 ? -1 : 0;
+        if (e >= 0 && cnt > 0)
+            e = H5Sselect_hyperslab(space, H5S_SELECT_SET, &lo, NULL, &cnt, NULL);
+        else if (e >= 0)
+            e = H5Sselect_none(space), e = e < 0 ? e : H5Sselect_none(mspace);
+        if (e >= 0)
+            e = H5Dread(d, mtype, mspace, space, f->dxpl, buf);
+        if (mspace >= 0)
+            H5Sclose(mspace);
+        if (e < 0)
+            goto done;
+    }
     *n = (uint64_t)dims;
+    *first = (uint64_t)lo;
+    *count = (uint64_t)cnt;
     *data = buf;
     buf = NULL;
     if (width)
@@ -378,6 +403,25 @@ done:
         H5Sclose(space);
     H5Dclose(d);
     return rc;
+}
+
+ddw_status ddw_h5_read(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t *n,
+                       uint64_t *width, void **data)
+{
+    uint64_t first, count;
+    return read_rows(f, path, type, 0, 1, n, &first, &count, width, data);
+}
+
+ddw_status ddw_h5_read_part(ddw_h5 *f, const char *path, ddw_h5_type type, uint64_t part,
+                            uint64_t nparts, uint64_t *n, uint64_t *first, uint64_t *count,
+                            uint64_t *width, void **data)
+{
+    if (nparts == 0 || part >= nparts) {
+        *n = *first = *count = 0;
+        *data = NULL;
+        return DDW_EINVAL;
+    }
+    return read_rows(f, path, type, part, nparts, n, first, count, width, data);
 }
 
 ddw_status ddw_h5_read_attr_str(ddw_h5 *f, const char *obj, const char *name, char **value)
