@@ -25,6 +25,14 @@ uint32_t ddw_uf_find(ddw_uf *uf, uint32_t x);
 /* Joins the sets of x and y; the smaller index becomes the root. */
 void ddw_uf_union(ddw_uf *uf, uint32_t x, uint32_t y);
 
+/*
+ * Sorts key[0..n) ascending carrying val[] along: a stable LSD radix sort on
+ * 8-bit digits that skips digits equal in every key, with OpenMP threads
+ * counting and scattering contiguous slices (so the order is the same for
+ * any thread count).  Allocates n * 12 bytes of scratch.
+ */
+void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n);
+
 typedef struct {
     int rounds;        /* contraction rounds */
     int jump_rounds;   /* pointer-jumping rounds */

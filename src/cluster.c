@@ -27,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 void ddw_uf_init(ddw_uf *uf, size_t n)
 {
     uf->n = n;
@@ -60,119 +64,407 @@ void ddw_uf_union(ddw_uf *uf, uint32_t x, uint32_t y)
         uf->parent[rx] = ry;
 }
 
+/* ---- threads ------------------------------------------------------------------ */
+
+/* Items per thread below which a loop or sort pass uses fewer threads. */
+#define PAR_MIN 32768
+
+/* Threads worth using for a pass over n items (at most the OpenMP maximum). */
+static int threads_for(size_t n)
+{
+#ifdef _OPENMP
+    size_t t = n / PAR_MIN, max = (size_t)omp_get_max_threads();
+    return t < 1 ? 1 : (int)(t < max ? t : max);
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+static int thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int num_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ---- radix sort ------------------------------------------------------------------ */
+
+void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
+{
+    if (n < 2)
+        return;
+    int nt = threads_for(n);
+    uint64_t k0 = key[0], diff = 0; /* bits that differ between some keys */
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : diff)
+    for (size_t i = 0; i < n; i++)
+        diff |= key[i] ^ k0;
+    if (diff == 0)
+        return;
+    size_t(*cnt)[256] = ddw_xmalloc((size_t)nt * sizeof *cnt);
+    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
+    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
+    uint64_t *ks = key, *kd = k2;
+    uint32_t *vs = val, *vd = v2;
+    for (int sh = 0; sh < 64; sh += 8) {
+        if (((diff >> sh) & 255) == 0) /* the same digit in every key */
+            continue;
+        /* each thread counts its slice; slices scatter in order, so the sort is stable */
+#pragma omp parallel num_threads(nt)
+        {
+            int t = thread_num(), T = num_threads();
+            size_t lo = n * (size_t)t / (size_t)T, hi = n * (size_t)(t + 1) / (size_t)T;
+            size_t *c = cnt[t];
+            memset(c, 0, sizeof cnt[0]);
+            for (size_t i = lo; i < hi; i++)
+                c[(ks[i] >> sh) & 255]++;
+#pragma omp barrier
+#pragma omp single
+            {
+                size_t sum = 0;
+                for (int d = 0; d < 256; d++)
+                    for (int u = 0; u < T; u++) {
+                        size_t x = cnt[u][d];
+                        cnt[u][d] = sum;
+                        sum += x;
+                    }
+            }
+            for (size_t i = lo; i < hi; i++) {
+                size_t p = c[(ks[i] >> sh) & 255]++;
+                kd[p] = ks[i];
+                vd[p] = vs[i];
+            }
+        }
+        uint64_t *tk = ks;
+        ks = kd;
+        kd = tk;
+        uint32_t *tv = vs;
+        vs = vd;
+        vd = tv;
+    }
+    if (ks != key) {
+        memcpy(key, ks, n * sizeof *key);
+        memcpy(val, vs, n * sizeof *val);
+    }
+    free(k2);
+    free(v2);
+    free(cnt);
+}
+
 /* ---- open-addressing map key -> parent (key 0 = empty slot) -------------- */
 
 typedef struct {
-    uint64_t *k, *v;
+    uint64_t k, v;
+} kv;
+
+typedef struct {
+    kv *s;
     size_t cap, n;
 } u64map;
 
+/* Smallest power of two >= 2 * n, at least 1024. */
+static size_t map_cap_for(size_t n)
+{
+    size_t cap = 1024;
+    while (cap < 2 * n)
+        cap *= 2;
+    return cap;
+}
+
 static void map_init(u64map *m)
 {
-    m->cap = 1024;
+    m->cap = map_cap_for(0);
     m->n = 0;
-    m->k = ddw_xcalloc(m->cap, sizeof *m->k);
-    m->v = ddw_xmalloc(m->cap * sizeof *m->v);
+    m->s = ddw_xcalloc(m->cap, sizeof *m->s);
 }
 
 static void map_free(u64map *m)
 {
-    free(m->k);
-    free(m->v);
+    free(m->s);
     memset(m, 0, sizeof *m);
 }
 
-static uint64_t *map_slot(u64map *m, uint64_t key, int insert)
+static kv *probe(kv *s, size_t cap, uint64_t key)
 {
-    if (insert && 2 * (m->n + 1) > m->cap) {
-        u64map g = {ddw_xcalloc(m->cap * 2, sizeof(uint64_t)),
-                    ddw_xmalloc(m->cap * 2 * sizeof(uint64_t)), m->cap * 2, 0};
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->k[i])
-                *map_slot(&g, m->k[i], 1) = m->v[i];
-        map_free(m);
-        *m = g;
-    }
-    size_t mask = m->cap - 1, i = (size_t)ddw_mix64(key) & mask;
-    while (m->k[i] != 0 && m->k[i] != key)
+    size_t mask = cap - 1, i = (size_t)ddw_mix64(key) & mask;
+    while (s[i].k != 0 && s[i].k != key)
         i = (i + 1) & mask;
-    if (m->k[i] == 0) {
-        if (!insert)
-            return NULL;
-        m->k[i] = key;
-        m->v[i] = key;
+    return &s[i];
+}
+
+/* Makes room for n keys in all without growing. */
+static void map_reserve(u64map *m, size_t n)
+{
+    size_t cap = map_cap_for(n);
+    if (cap <= m->cap)
+        return;
+    kv *s = ddw_xcalloc(cap, sizeof *s);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->s[i].k)
+            *probe(s, cap, m->s[i].k) = m->s[i];
+    free(m->s);
+    m->s = s;
+    m->cap = cap;
+}
+
+/* The parent of key, inserting key -> key when absent. */
+static uint64_t *map_insert(u64map *m, uint64_t key)
+{
+    map_reserve(m, m->n + 1);
+    kv *e = probe(m->s, m->cap, key);
+    if (e->k == 0) {
+        e->k = key;
+        e->v = key;
         m->n++;
     }
-    return &m->v[i];
+    return &e->v;
+}
+
+/* The parent of key, or key itself when absent.  Read-only: thread-safe. */
+static uint64_t map_get(const u64map *m, uint64_t key)
+{
+    const kv *e = probe(m->s, m->cap, key);
+    return e->k ? e->v : key;
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
 
 static int owner(uint64_t key, int P) { return (int)(ddw_mix64(key ^ 0xc1u) % (uint64_t)P); }
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-static int cmp_pair(const void *x, const void *y)
-{
-    const uint64_t *a = x, *b = y;
-    if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
-    return a[1] < b[1] ? -1 : a[1] > b[1];
-}
-
-
 /*
- * Sends pairs (x, y) to owner(x): pairs is 2*n u64; returns the received
- * pairs (2 * *nrecv u64, caller frees).
+ * Sends pairs (x, y) to owner(x).  Takes pairs (2*n u64) and returns the
+ * received pairs (2 * *nrecv u64, caller frees), grouped by sender and in
+ * each sender's order; with one rank, pairs itself.
  */
-static uint64_t *route_pairs(const ddw_comm *comm, const uint64_t *pairs, size_t n,
-                             size_t *nrecv)
+static uint64_t *route_pairs(const ddw_comm *comm, uint64_t *pairs, size_t n, size_t *nrecv)
 {
     int P = ddw_comm_size(comm);
+    if (P == 1) {
+        *nrecv = n;
+        return pairs;
+    }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
+#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(pairs[2 * i], P);
-    uint64_t *r = ddw_comm_route(comm, pairs, n, 16, dest, nrecv);
+    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
+    uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
+    size_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
+    for (size_t i = 0; i < n; i++)
+        off[dest[i] + 1]++;
+    for (int r = 0; r < P; r++) {
+        cnt[r] = off[r + 1] * 16;
+        off[r + 1] += off[r];
+    }
+    uint64_t *sbuf = ddw_xmalloc((n ? n : 1) * 16);
+    for (size_t i = 0; i < n; i++) {
+        size_t p = off[dest[i]]++;
+        sbuf[2 * p] = pairs[2 * i];
+        sbuf[2 * p + 1] = pairs[2 * i + 1];
+    }
+    free(pairs);
     free(dest);
-    return r;
+    void *rbuf;
+    uint64_t total;
+    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
+    free(sbuf);
+    free(off);
+    free(cnt);
+    free(rcnt);
+    *nrecv = (size_t)(total / 16);
+    return rbuf;
+}
+
+/*
+ * Sorts pairs c[0..n) (2*n u64) by x, then y.  Each sender's pairs arrive
+ * ascending by x with every x at most once, so equal x are few (at most one
+ * per rank); returns c or a new sorted array (c is then freed).
+ */
+static uint64_t *sort_pairs(uint64_t *c, size_t n)
+{
+    size_t i = 1;
+    while (i < n && (c[2 * i - 2] < c[2 * i] ||
+                     (c[2 * i - 2] == c[2 * i] && c[2 * i - 1] <= c[2 * i + 1])))
+        i++;
+    if (i >= n) /* already sorted: one sender */
+        return c;
+    if (n > UINT32_MAX)
+        DDW_DIE("too many candidate pairs on one rank for a 32-bit sort index");
+    uint64_t *x = ddw_xmalloc(n * sizeof *x);
+    uint32_t *idx = ddw_xmalloc(n * sizeof *idx);
+    for (i = 0; i < n; i++) {
+        x[i] = c[2 * i];
+        idx[i] = (uint32_t)i;
+    }
+    ddw_cluster_radix_sort(x, idx, n);
+    uint64_t *s = ddw_xmalloc(n * 16);
+#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+    for (size_t k = 0; k < n; k++) {
+        s[2 * k] = x[k];
+        s[2 * k + 1] = c[2 * (size_t)idx[k] + 1];
+    }
+    free(x);
+    free(idx);
+    free(c);
+    for (i = 1; i < n; i++) { /* insertion sort by y within each x */
+        uint64_t y = s[2 * i + 1];
+        size_t j = i;
+        for (; j > 0 && s[2 * j - 2] == s[2 * i] && s[2 * j - 1] > y; j--)
+            s[2 * j + 1] = s[2 * j - 1];
+        s[2 * j + 1] = y;
+    }
+    return s;
+}
+
+/* Root of x in a union-find whose every pointer goes to a smaller index. */
+static inline uint32_t uf_root(uint32_t *par, uint32_t x)
+{
+    while (par[x] != x) {
+        par[x] = par[par[x]];
+        x = par[x];
+    }
+    return x;
+}
+
+/*
+ * Local contraction: union-find over the ne edges e (pairs).  Returns the
+ * pairs (v, smallest key of v's local component) for every endpoint v that
+ * is not that smallest key, ascending by v, and their count in *ns.  The
+ * endpoints are numbered once by a radix sort that carries each endpoint's
+ * slot, so no edge needs a search.
+ */
+static uint64_t *local_star(const uint64_t *e, size_t ne, size_t *ns)
+{
+    size_t n2 = 2 * ne;
+    if (n2 > UINT32_MAX)
+        DDW_DIE("too many edges on one rank for a 32-bit union-find");
+    int nt = threads_for(n2);
+    uint64_t *vk = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vk);
+    uint32_t *vs = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vs);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n2; i++) {
+        vk[i] = e[i];
+        vs[i] = (uint32_t)i;
+    }
+    ddw_cluster_radix_sort(vk, vs, n2);
+    /* distinct keys, ascending, and each endpoint slot's vertex index */
+    uint64_t *v = ddw_xmalloc((n2 ? n2 : 1) * sizeof *v);
+    uint32_t *vid = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vid);
+    size_t *starts = ddw_xcalloc((size_t)nt + 1, sizeof *starts);
+    size_t nv = 0;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = thread_num(), T = num_threads();
+        size_t lo = n2 * (size_t)t / (size_t)T, hi = n2 * (size_t)(t + 1) / (size_t)T, c = 0;
+        for (size_t i = lo; i < hi; i++)
+            c += i == 0 || vk[i] != vk[i - 1];
+        starts[t + 1] = c;
+#pragma omp barrier
+#pragma omp single
+        {
+            for (int u = 0; u < T; u++)
+                starts[u + 1] += starts[u];
+            nv = starts[T];
+        }
+        c = starts[t];
+        for (size_t i = lo; i < hi; i++) {
+            if (i == 0 || vk[i] != vk[i - 1])
+                v[c++] = vk[i];
+            vid[vs[i]] = (uint32_t)(c - 1);
+        }
+    }
+    free(starts);
+    free(vk);
+    free(vs);
+    /* union-find: the smaller index, i.e. key, becomes the root */
+    uint32_t *par = ddw_xmalloc((nv ? nv : 1) * sizeof *par);
+#pragma omp parallel for num_threads(threads_for(nv)) schedule(static)
+    for (size_t i = 0; i < nv; i++)
+        par[i] = (uint32_t)i;
+    for (size_t k = 0; k < ne; k++) {
+        uint32_t x = uf_root(par, vid[2 * k]), y = uf_root(par, vid[2 * k + 1]);
+        if (x < y)
+            par[y] = x;
+        else if (y < x)
+            par[x] = y;
+    }
+    free(vid);
+    /* every pointer goes down, so one ascending pass takes each vertex to its root */
+    size_t n = 0;
+    for (size_t i = 0; i < nv; i++) {
+        par[i] = par[par[i]];
+        n += par[i] != i;
+    }
+    uint64_t *star = ddw_xmalloc((n ? n : 1) * 16);
+    n = 0;
+    for (size_t i = 0; i < nv; i++)
+        if (par[i] != i) {
+            star[2 * n] = v[i];
+            star[2 * n + 1] = v[par[i]];
+            n++;
+        }
+    free(par);
+    free(v);
+    *ns = n;
+    return star;
 }
 
 /*
  * Answers queries: each rank asks for the parent of keys q[0..n); returns
  * ans[i] = parent(q[i]) (q[i] when unknown).  Collective.
  */
-static void lookup(const ddw_comm *comm, u64map *m, const uint64_t *q, size_t n, uint64_t *ans)
+static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, size_t n,
+                   uint64_t *ans)
 {
     int P = ddw_comm_size(comm);
+    if (P == 1) {
+#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+        for (size_t i = 0; i < n; i++)
+            ans[i] = map_get(m, q[i]);
+        return;
+    }
+    int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
+#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        dest[i] = owner(q[i], P);
     uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
     uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
     size_t *slot = ddw_xmalloc((n ? n : 1) * sizeof *slot);
     uint64_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
     for (size_t i = 0; i < n; i++)
-        cnt[owner(q[i], P)] += 8;
+        cnt[dest[i]] += 8;
     for (int r = 0; r < P; r++)
         off[r + 1] = off[r] + cnt[r] / 8;
     uint64_t *sbuf = ddw_xmalloc((n ? n : 1) * 8);
     for (size_t i = 0; i < n; i++) {
-        int r = owner(q[i], P);
-        slot[i] = off[r];
-        sbuf[off[r]++] = q[i];
+        slot[i] = off[dest[i]]++;
+        sbuf[slot[i]] = q[i];
     }
+    free(dest);
     void *rbuf;
     uint64_t total;
     ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
     uint64_t *rq = rbuf;
-    for (size_t i = 0; i < total / 8; i++) {
-        uint64_t *v = map_slot(m, rq[i], 0);
-        rq[i] = v ? *v : rq[i];
-    }
+    size_t nq = (size_t)(total / 8);
+#pragma omp parallel for num_threads(threads_for(nq)) schedule(static)
+    for (size_t i = 0; i < nq; i++)
+        rq[i] = map_get(m, rq[i]);
     /* answers go back the way the queries came */
     void *back;
     uint64_t btotal;
     ddw_comm_alltoallv(comm, rq, rcnt, &back, cnt, &btotal);
+#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
     for (size_t i = 0; i < n; i++)
         ans[i] = ((uint64_t *)back)[slot[i]];
     free(back);
@@ -194,6 +486,7 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
     /* current edge list, as pairs */
     size_t ne = nedges;
     uint64_t *e = ddw_xmalloc((ne ? ne : 1) * 16);
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(static)
     for (size_t i = 0; i < ne; i++) {
         e[2 * i] = a[i];
         e[2 * i + 1] = b[i];
@@ -206,44 +499,20 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
         if (++stats->rounds > 200)
             DDW_DIE("connected components did not converge in 200 rounds");
         /* 1. local union-find over this rank's edges */
-        uint64_t *v = ddw_xmalloc((ne ? ne : 1) * 16);
-        memcpy(v, e, ne * 16);
-        qsort(v, 2 * ne, 8, cmp_u64);
-        size_t nv = 0;
-        for (size_t i = 0; i < 2 * ne; i++)
-            if (nv == 0 || v[nv - 1] != v[i])
-                v[nv++] = v[i];
-        if (nv > UINT32_MAX)
-            DDW_DIE("too many vertices on one rank for a 32-bit union-find");
-        ddw_uf uf;
-        ddw_uf_init(&uf, nv);
-        for (size_t i = 0; i < ne; i++)
-            ddw_uf_union(&uf, (uint32_t)ddw_lower_bound_u64(v, nv, e[2 * i]),
-                         (uint32_t)ddw_lower_bound_u64(v, nv, e[2 * i + 1]));
-        size_t ns = 0;
-        uint64_t *star = ddw_xmalloc((nv ? nv : 1) * 16);
-        for (size_t i = 0; i < nv; i++) {
-            uint32_t r = ddw_uf_find(&uf, (uint32_t)i);
-            if (r != i) { /* sorted, so the root index is the smallest key */
-                star[2 * ns] = v[i];
-                star[2 * ns + 1] = v[r];
-                ns++;
-            }
-        }
-        ddw_uf_free(&uf);
-        free(v);
+        size_t ns;
+        uint64_t *star = local_star(e, ne, &ns);
         free(e);
         /* 2. owners take the smallest candidate; the rest become edges */
         size_t nr;
         uint64_t *cand = route_pairs(comm, star, ns, &nr);
-        free(star);
-        qsort(cand, nr, 16, cmp_pair);
+        cand = sort_pairs(cand, nr);
+        map_reserve(&parent, parent.n + nr);
         ne = 0;
         e = ddw_xmalloc((2 * nr + 1) * 16);
         for (size_t i = 0; i < nr;) {
             uint64_t x = cand[2 * i];
             size_t j = i;
-            uint64_t *px = map_slot(&parent, x, 1);
+            uint64_t *px = map_insert(&parent, x);
             uint64_t cur = *px; /* x itself when new */
             uint64_t best = cand[2 * i + 1] < cur ? cand[2 * i + 1] : cur; /* sorted: min first */
             if (cur != x && cur != best) {
@@ -259,7 +528,7 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
                     ne++;
                 }
             }
-            *map_slot(&parent, x, 1) = best;
+            *px = best;
             i = j;
         }
         free(cand);
@@ -271,16 +540,16 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
         uint64_t *q = ddw_xmalloc((parent.n ? parent.n : 1) * sizeof *q);
         size_t *at = ddw_xmalloc((parent.n ? parent.n : 1) * sizeof *at);
         for (size_t i = 0; i < parent.cap; i++)
-            if (parent.k[i] && parent.v[i] != parent.k[i]) {
+            if (parent.s[i].k && parent.s[i].v != parent.s[i].k) {
                 at[n] = i;
-                q[n++] = parent.v[i];
+                q[n++] = parent.s[i].v;
             }
         uint64_t *ans = ddw_xmalloc((n ? n : 1) * sizeof *ans);
         lookup(comm, &parent, q, n, ans);
         uint64_t changed = 0;
         for (size_t i = 0; i < n; i++)
             if (ans[i] != q[i]) {
-                parent.v[at[i]] = ans[i];
+                parent.s[at[i]].v = ans[i];
                 changed++;
             }
         free(q);
