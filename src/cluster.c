@@ -66,8 +66,18 @@ void ddw_uf_union(ddw_uf *uf, uint32_t x, uint32_t y)
 
 /* ---- threads ------------------------------------------------------------------ */
 
+/*
+ * Loops over large arrays run on OpenMP threads, in chunks (PAR_CHUNK
+ * iterations, or slices of an array) that threads take as they come, so a
+ * thread that the machine delays does not hold the others up.
+ */
+
 /* Items per thread below which a loop or sort pass uses fewer threads. */
 #define PAR_MIN 32768
+/* Iterations per chunk of a dynamically scheduled loop. */
+#define PAR_CHUNK 16384
+/* Slices per thread of a pass that works on contiguous slices. */
+#define PAR_SLICES 8
 
 /* Threads worth using for a pass over n items (at most the OpenMP maximum). */
 static int threads_for(size_t n)
@@ -81,71 +91,86 @@ static int threads_for(size_t n)
 #endif
 }
 
-static int thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
+/* Slices of a pass on nt threads. */
+static size_t nslices(int nt) { return nt > 1 ? (size_t)nt * PAR_SLICES : 1; }
 
-static int num_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
+/* First item of slice u of ns over n items (slice_lo(n, ns, ns) = n). */
+static size_t slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
 
 /* ---- radix sort ------------------------------------------------------------------ */
+
+/* Bits of a radix digit (2^8 counters per slice). */
+#define RADIX_BITS 8
+
+/*
+ * One stable pass by the digit (key >> sh) & mask (< 2^RADIX_BITS) from
+ * (ks, vs) to (kd, vd): every slice of the input is counted, then the
+ * slices scatter in order; threads take slices as they come.
+ */
+static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uint32_t *vd,
+                       size_t n, int sh, unsigned mask, int nt, size_t ns,
+                       size_t (*cnt)[1 << RADIX_BITS])
+{
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t *c = cnt[u];
+            memset(c, 0, (mask + 1) * sizeof *c);
+            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++)
+                c[(ks[i] >> sh) & mask]++;
+        }
+#pragma omp single
+        {
+            size_t sum = 0;
+            for (size_t d = 0; d <= mask; d++)
+                for (size_t u = 0; u < ns; u++) {
+                    size_t x = cnt[u][d];
+                    cnt[u][d] = sum;
+                    sum += x;
+                }
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t *c = cnt[u];
+            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++) {
+                size_t p = c[(ks[i] >> sh) & mask]++;
+                kd[p] = ks[i];
+                vd[p] = vs[i];
+            }
+        }
+    }
+}
 
 void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
 {
     if (n < 2)
         return;
     int nt = threads_for(n);
+    size_t ns = nslices(nt);
     uint64_t k0 = key[0], diff = 0; /* bits that differ between some keys */
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(| : diff)
-    for (size_t i = 0; i < n; i++)
+    size_t descents = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK) reduction(| : diff) \
+    reduction(+ : descents)
+    for (size_t i = 0; i < n; i++) {
         diff |= key[i] ^ k0;
-    if (diff == 0)
+        descents += i > 0 && key[i] < key[i - 1];
+    }
+    if (descents == 0) /* already ascending */
         return;
-    size_t(*cnt)[256] = ddw_xmalloc((size_t)nt * sizeof *cnt);
-    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
-    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
-    uint64_t *ks = key, *kd = k2;
-    uint32_t *vs = val, *vd = v2;
-    for (int sh = 0; sh < 64; sh += 8) {
-        if (((diff >> sh) & 255) == 0) /* the same digit in every key */
-            continue;
-        /* each thread counts its slice; slices scatter in order, so the sort is stable */
-#pragma omp parallel num_threads(nt)
-        {
-            int t = thread_num(), T = num_threads();
-            size_t lo = n * (size_t)t / (size_t)T, hi = n * (size_t)(t + 1) / (size_t)T;
-            size_t *c = cnt[t];
-            memset(c, 0, sizeof cnt[0]);
-            for (size_t i = lo; i < hi; i++)
-                c[(ks[i] >> sh) & 255]++;
-#pragma omp barrier
-#pragma omp single
-            {
-                size_t sum = 0;
-                for (int d = 0; d < 256; d++)
-                    for (int u = 0; u < T; u++) {
-                        size_t x = cnt[u][d];
-                        cnt[u][d] = sum;
-                        sum += x;
-                    }
-            }
-            for (size_t i = lo; i < hi; i++) {
-                size_t p = c[(ks[i] >> sh) & 255]++;
-                kd[p] = ks[i];
-                vd[p] = vs[i];
-            }
-        }
+    size_t(*cnt)[1 << RADIX_BITS] = ddw_xmalloc(ns * sizeof *cnt);
+    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2), *vs = val, *vd = v2;
+    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2), *ks = key, *kd = k2;
+    /* digits of up to RADIX_BITS bits, each starting at the lowest bit that
+     * still varies, so bits equal in every key cost no pass */
+    while (diff) {
+        int sh = __builtin_ctzll(diff);
+        uint64_t vary = (diff >> sh) & ((UINT64_C(1) << RADIX_BITS) - 1);
+        /* the digit ends at the highest varying bit of the window; bits
+         * above it are the same in every key */
+        unsigned mask = (unsigned)((UINT64_C(2) << (63 - __builtin_clzll(vary))) - 1);
+        diff &= ~((uint64_t)mask << sh);
+        radix_pass(ks, vs, kd, vd, n, sh, mask, nt, ns, cnt);
         uint64_t *tk = ks;
         ks = kd;
         kd = tk;
@@ -154,8 +179,11 @@ void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
         vd = tv;
     }
     if (ks != key) {
-        memcpy(key, ks, n * sizeof *key);
-        memcpy(val, vs, n * sizeof *val);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < n; i++) {
+            key[i] = ks[i];
+            val[i] = vs[i];
+        }
     }
     free(k2);
     free(v2);
@@ -255,7 +283,7 @@ static uint64_t *route_pairs(const ddw_comm *comm, uint64_t *pairs, size_t n, si
         return pairs;
     }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(pairs[2 * i], P);
     uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
@@ -309,7 +337,7 @@ static uint64_t *sort_pairs(uint64_t *c, size_t n)
     }
     ddw_cluster_radix_sort(x, idx, n);
     uint64_t *s = ddw_xmalloc(n * 16);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t k = 0; k < n; k++) {
         s[2 * k] = x[k];
         s[2 * k + 1] = c[2 * (size_t)idx[k] + 1];
@@ -338,58 +366,64 @@ static inline uint32_t uf_root(uint32_t *par, uint32_t x)
 }
 
 /*
- * Local contraction: union-find over the ne edges e (pairs).  Returns the
- * pairs (v, smallest key of v's local component) for every endpoint v that
- * is not that smallest key, ascending by v, and their count in *ns.  The
- * endpoints are numbered once by a radix sort that carries each endpoint's
- * slot, so no edge needs a search.
+ * Local union-find over the ne edges (a[k * stride], b[k * stride]).  Sets
+ * *v to the distinct endpoint keys ascending (*nv of them, caller frees)
+ * and returns root[i] = the index in *v of the smallest key of v[i]'s local
+ * component (caller frees).  The endpoints are numbered once by a radix
+ * sort that carries each endpoint's slot, so no edge needs a search.
  */
-static uint64_t *local_star(const uint64_t *e, size_t ne, size_t *ns)
+static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride, size_t ne,
+                             uint64_t **v_out, size_t *nv_out)
 {
     size_t n2 = 2 * ne;
     if (n2 > UINT32_MAX)
         DDW_DIE("too many edges on one rank for a 32-bit union-find");
     int nt = threads_for(n2);
+    size_t ns = nslices(nt);
     uint64_t *vk = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vk);
     uint32_t *vs = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vs);
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (size_t i = 0; i < n2; i++) {
-        vk[i] = e[i];
-        vs[i] = (uint32_t)i;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
+    for (size_t k = 0; k < ne; k++) {
+        vk[2 * k] = a[k * stride];
+        vk[2 * k + 1] = b[k * stride];
+        vs[2 * k] = (uint32_t)(2 * k);
+        vs[2 * k + 1] = (uint32_t)(2 * k + 1);
     }
     ddw_cluster_radix_sort(vk, vs, n2);
-    /* distinct keys, ascending, and each endpoint slot's vertex index */
+    /* distinct keys, ascending, and each endpoint slot's vertex index: the
+     * slices count their first occurrences, then number them */
     uint64_t *v = ddw_xmalloc((n2 ? n2 : 1) * sizeof *v);
     uint32_t *vid = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vid);
-    size_t *starts = ddw_xcalloc((size_t)nt + 1, sizeof *starts);
-    size_t nv = 0;
+    size_t *first = ddw_xcalloc(ns + 1, sizeof *first);
 #pragma omp parallel num_threads(nt)
     {
-        int t = thread_num(), T = num_threads();
-        size_t lo = n2 * (size_t)t / (size_t)T, hi = n2 * (size_t)(t + 1) / (size_t)T, c = 0;
-        for (size_t i = lo; i < hi; i++)
-            c += i == 0 || vk[i] != vk[i - 1];
-        starts[t + 1] = c;
-#pragma omp barrier
-#pragma omp single
-        {
-            for (int u = 0; u < T; u++)
-                starts[u + 1] += starts[u];
-            nv = starts[T];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t c = 0;
+            for (size_t i = slice_lo(n2, ns, u), hi = slice_lo(n2, ns, u + 1); i < hi; i++)
+                c += i == 0 || vk[i] != vk[i - 1];
+            first[u + 1] = c;
         }
-        c = starts[t];
-        for (size_t i = lo; i < hi; i++) {
-            if (i == 0 || vk[i] != vk[i - 1])
-                v[c++] = vk[i];
-            vid[vs[i]] = (uint32_t)(c - 1);
+#pragma omp single
+        for (size_t u = 0; u < ns; u++)
+            first[u + 1] += first[u];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t c = first[u];
+            for (size_t i = slice_lo(n2, ns, u), hi = slice_lo(n2, ns, u + 1); i < hi; i++) {
+                if (i == 0 || vk[i] != vk[i - 1])
+                    v[c++] = vk[i];
+                vid[vs[i]] = (uint32_t)(c - 1);
+            }
         }
     }
-    free(starts);
+    size_t nv = first[ns];
+    free(first);
     free(vk);
     free(vs);
     /* union-find: the smaller index, i.e. key, becomes the root */
     uint32_t *par = ddw_xmalloc((nv ? nv : 1) * sizeof *par);
-#pragma omp parallel for num_threads(threads_for(nv)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(nv)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < nv; i++)
         par[i] = (uint32_t)i;
     for (size_t k = 0; k < ne; k++) {
@@ -401,23 +435,82 @@ static uint64_t *local_star(const uint64_t *e, size_t ne, size_t *ns)
     }
     free(vid);
     /* every pointer goes down, so one ascending pass takes each vertex to its root */
-    size_t n = 0;
-    for (size_t i = 0; i < nv; i++) {
+    for (size_t i = 0; i < nv; i++)
         par[i] = par[par[i]];
-        n += par[i] != i;
-    }
+    *v_out = v;
+    *nv_out = nv;
+    return par;
+}
+
+/*
+ * Local contraction: the pairs (v, smallest key of v's local component) for
+ * every endpoint v of the ne edges e that is not that smallest key,
+ * ascending by v, and their count in *ns.
+ */
+static uint64_t *local_star(const uint64_t *e, size_t ne, size_t *ns)
+{
+    uint64_t *v;
+    size_t nv, n = 0;
+    uint32_t *root = local_roots(e, e + 1, 2, ne, &v, &nv);
+    for (size_t i = 0; i < nv; i++)
+        n += root[i] != i;
     uint64_t *star = ddw_xmalloc((n ? n : 1) * 16);
     n = 0;
     for (size_t i = 0; i < nv; i++)
-        if (par[i] != i) {
+        if (root[i] != i) {
             star[2 * n] = v[i];
-            star[2 * n + 1] = v[par[i]];
+            star[2 * n + 1] = v[root[i]];
             n++;
         }
-    free(par);
+    free(root);
     free(v);
     *ns = n;
     return star;
+}
+
+/*
+ * One rank: the local union-find over all edges is the answer.  person[i] =
+ * smallest key of keys[i]'s component, found by merging the keys, sorted,
+ * with the sorted vertex list.  The stats are those of the general
+ * algorithm, which at one rank finishes in one round (no edge remains) and
+ * one pointer-jumping round that changes nothing.
+ */
+static void cluster_one_rank(const uint64_t *a, const uint64_t *b, size_t ne,
+                             const uint64_t *keys, size_t nkeys, uint64_t *person,
+                             ddw_cluster_stats *stats)
+{
+    stats->rounds = ne > 0;
+    stats->jump_rounds = 1;
+    uint64_t *v;
+    size_t nv;
+    uint32_t *root = local_roots(a, b, 1, ne, &v, &nv);
+    if (nkeys > UINT32_MAX)
+        DDW_DIE("too many keys on one rank for a 32-bit sort index");
+    uint64_t *sk = ddw_xmalloc((nkeys ? nkeys : 1) * sizeof *sk);
+    uint32_t *si = ddw_xmalloc((nkeys ? nkeys : 1) * sizeof *si);
+    int nt = threads_for(nkeys);
+    size_t ns = nslices(nt);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
+    for (size_t i = 0; i < nkeys; i++) {
+        sk[i] = keys[i];
+        si[i] = (uint32_t)i;
+    }
+    ddw_cluster_radix_sort(sk, si, nkeys);
+    /* each slice of the sorted keys is merged with v from a search onwards */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t u = 0; u < ns; u++) {
+        size_t lo = slice_lo(nkeys, ns, u), hi = slice_lo(nkeys, ns, u + 1);
+        size_t j = lo < hi ? ddw_lower_bound_u64(v, nv, sk[lo]) : 0;
+        for (size_t i = lo; i < hi; i++) {
+            while (j < nv && v[j] < sk[i])
+                j++;
+            person[si[i]] = j < nv && v[j] == sk[i] ? v[root[j]] : sk[i];
+        }
+    }
+    free(sk);
+    free(si);
+    free(root);
+    free(v);
 }
 
 /*
@@ -429,13 +522,13 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
 {
     int P = ddw_comm_size(comm);
     if (P == 1) {
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
         for (size_t i = 0; i < n; i++)
             ans[i] = map_get(m, q[i]);
         return;
     }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(q[i], P);
     uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
@@ -457,14 +550,14 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
     ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
     uint64_t *rq = rbuf;
     size_t nq = (size_t)(total / 8);
-#pragma omp parallel for num_threads(threads_for(nq)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(nq)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < nq; i++)
         rq[i] = map_get(m, rq[i]);
     /* answers go back the way the queries came */
     void *back;
     uint64_t btotal;
     ddw_comm_alltoallv(comm, rq, rcnt, &back, cnt, &btotal);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         ans[i] = ((uint64_t *)back)[slot[i]];
     free(back);
@@ -481,12 +574,16 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
                            ddw_cluster_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
+    if (ddw_comm_size(comm) == 1) {
+        cluster_one_rank(a, b, nedges, keys, nkeys, person, stats);
+        return DDW_OK;
+    }
     u64map parent;
     map_init(&parent);
     /* current edge list, as pairs */
     size_t ne = nedges;
     uint64_t *e = ddw_xmalloc((ne ? ne : 1) * 16);
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < ne; i++) {
         e[2 * i] = a[i];
         e[2 * i + 1] = b[i];

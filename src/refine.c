@@ -379,6 +379,9 @@ ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw
 
 /* Items per thread below which a loop uses fewer threads. */
 #define PAR_MIN 32768
+/* Iterations per chunk of a dynamically scheduled loop (threads take chunks
+ * as they come, so a thread the machine delays does not hold the others up). */
+#define PAR_CHUNK 16384
 
 static int threads_for(size_t n)
 {
@@ -453,7 +456,7 @@ static void *send_items(const ddw_comm *comm, void *items, size_t n, size_t size
     char *sbuf = ddw_xmalloc(n * size + 1);
     const char *src = items;
     size_t words = size / 8;
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < words; k++)
             memcpy(sbuf + pos[i] * size + 8 * k, src + i * size + 8 * k, 8);
@@ -478,44 +481,71 @@ typedef struct {
     uint64_t person0;
 } dir_map;
 
-/* Builds the map; returns the number of keys given twice. */
+/* Lookups and inserts go in batches whose slots are prefetched first: the
+ * map is far larger than the caches and the keys come in random order. */
+#define BATCH 16
+
+static size_t dir_slot(const dir_map *m, uint64_t key)
+{
+    return (size_t)ddw_mix64(key) & (m->cap - 1);
+}
+
+/* Builds the map (load at most 3/4); returns the number of keys given twice. */
 static size_t dir_build(dir_map *m, const dir_msg *d, size_t n)
 {
     size_t cap = 1024, dup = 0;
-    while (cap < 2 * n)
+    while (cap / 4 * 3 < n)
         cap *= 2;
     m->cap = cap;
     m->s = ddw_xcalloc(cap, sizeof *m->s);
     m->has0 = 0;
     m->person0 = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d[i].key == 0) {
-            dup += m->has0;
-            m->has0 = 1;
-            m->person0 = d[i].person;
-            continue;
+    for (size_t i0 = 0; i0 < n; i0 += BATCH) {
+        size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
+        for (size_t j = 0; j < nb; j++) {
+            h[j] = dir_slot(m, d[i0 + j].key);
+            __builtin_prefetch(&m->s[h[j]], 1);
         }
-        size_t j = (size_t)ddw_mix64(d[i].key) & (cap - 1);
-        while (m->s[j].key != 0 && m->s[j].key != d[i].key)
-            j = (j + 1) & (cap - 1);
-        dup += m->s[j].key != 0;
-        m->s[j] = d[i];
+        for (size_t j = 0; j < nb; j++) {
+            const dir_msg *x = &d[i0 + j];
+            if (x->key == 0) {
+                dup += m->has0;
+                m->has0 = 1;
+                m->person0 = x->person;
+                continue;
+            }
+            size_t i = h[j];
+            while (m->s[i].key != 0 && m->s[i].key != x->key)
+                i = (i + 1) & (cap - 1);
+            dup += m->s[i].key != 0;
+            m->s[i] = *x;
+        }
     }
     return dup;
 }
 
-/* 1 and *person if key is in the map, else 0.  Read-only: thread-safe. */
-static int dir_get(const dir_map *m, uint64_t key, uint64_t *person)
+/* Looks up key[0..nb), nb <= BATCH: found[j] = 1 and person[j] if key[j] is
+ * in the map, else found[j] = 0.  Read-only: thread-safe. */
+static void dir_batch(const dir_map *m, const uint64_t *key, size_t nb, uint64_t *person,
+                      int *found)
 {
-    if (key == 0) {
-        *person = m->person0;
-        return m->has0;
+    size_t h[BATCH];
+    for (size_t j = 0; j < nb; j++) {
+        h[j] = dir_slot(m, key[j]);
+        __builtin_prefetch(&m->s[h[j]]);
     }
-    size_t j = (size_t)ddw_mix64(key) & (m->cap - 1);
-    while (m->s[j].key != 0 && m->s[j].key != key)
-        j = (j + 1) & (m->cap - 1);
-    *person = m->s[j].person;
-    return m->s[j].key != 0;
+    for (size_t j = 0; j < nb; j++) {
+        if (key[j] == 0) {
+            person[j] = m->person0;
+            found[j] = m->has0;
+            continue;
+        }
+        size_t i = h[j];
+        while (m->s[i].key != 0 && m->s[i].key != key[j])
+            i = (i + 1) & (m->cap - 1);
+        person[j] = m->s[i].person;
+        found[j] = m->s[i].key != 0;
+    }
 }
 
 /* perm[0..n) such that key[perm[i]] ascends (stable); key is sorted in place. */
@@ -524,7 +554,7 @@ static uint32_t *sort_perm(uint64_t *key, size_t n)
     if (n > UINT32_MAX)
         DDW_DIE("too many records or edges on one rank for a 32-bit sort index");
     uint32_t *perm = ddw_xmalloc((n ? n : 1) * sizeof *perm);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
     ddw_cluster_radix_sort(key, perm, n);
@@ -555,7 +585,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
 
     /* 1. directory: (key, person) to hash(key) */
     dir_msg *dm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *dm);
-#pragma omp parallel for num_threads(threads_for(nhome)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < nhome; i++) {
         dm[i] = (dir_msg){home[i].key, home[i].person};
         dest[i] = dir_rank(home[i].key, P);
@@ -567,78 +597,120 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         status = DDW_EINVAL;
     free(dir);
 
-    /* 2. edges to the directory of a, which adds person(a) */
-    edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
-#pragma omp parallel for num_threads(threads_for(nedge)) schedule(static)
-    for (size_t k = 0; k < nedge; k++) {
-        em[k] = (edge_msg){a[k], b[k], 0, w[k]};
-        dest[k] = dir_rank(a[k], P);
-    }
-    size_t ne;
-    edge_msg *ed = send_items(comm, em, nedge, sizeof *em, dest, &ne);
-    free(dest);
-    nmax = ne > nhome ? ne : nhome;
-    dest = ddw_xmalloc((nmax ? nmax : 1) * sizeof *dest);
-    size_t unknown = 0;
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(static) reduction(+ : unknown)
-    for (size_t k = 0; k < ne; k++) {
-        if (dir_get(&map, ed[k].a, &ed[k].person)) {
-            dest[k] = comp_rank(ed[k].person, P);
-        } else {
-            dest[k] = -1;
-            unknown++;
+    /* 2. every edge learns person(a) at the directory of a, and 3. edges and
+     * records go to their component's owner; 4. there they are grouped by
+     * component (radix sorts by person).  With one rank nothing travels:
+     * edges and records are read where they are. */
+    size_t nr, ne, unknown = 0;
+    uint64_t *rp, *ep;          /* person of each record, of each edge: sorted in 4 */
+    uint32_t *rperm, *eperm;    /* the sorted order */
+    rec_msg *cr = NULL;         /* records received (not with one rank) */
+    ddw_refine_rec *R;
+    ddw_refine_edge *E;
+    if (P == 1) {
+        nr = nhome;
+        ne = nedge;
+        ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : unknown)
+        for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
+            size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
+            int found[BATCH];
+            dir_batch(&map, a + k0, nb, ep + k0, found);
+            for (size_t j = 0; j < nb; j++)
+                unknown += !found[j]; /* its edge then fails its component */
         }
-    }
-    free(map.s);
-    size_t nkeep = ne;
-    if (unknown) { /* unknown keys: dropped, reported below */
-        status = DDW_EINVAL;
-        nkeep = 0;
-        for (size_t k = 0; k < ne; k++)
-            if (dest[k] >= 0) {
-                ed[nkeep] = ed[k];
-                dest[nkeep++] = dest[k];
+        free(map.s);
+        rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            rp[i] = home[i].person;
+        rperm = sort_perm(rp, nr);
+        eperm = sort_perm(ep, ne);
+        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
+        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            R[i] = home[rperm[i]];
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++) {
+            size_t x = eperm[k];
+            E[k] = (ddw_refine_edge){a[x], b[x], w[x]};
+        }
+    } else {
+        edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
+#pragma omp parallel for num_threads(threads_for(nedge)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < nedge; k++) {
+            em[k] = (edge_msg){a[k], b[k], 0, w[k]};
+            dest[k] = dir_rank(a[k], P);
+        }
+        edge_msg *ed = send_items(comm, em, nedge, sizeof *em, dest, &ne);
+        free(dest);
+        nmax = ne > nhome ? ne : nhome;
+        dest = ddw_xmalloc((nmax ? nmax : 1) * sizeof *dest);
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : unknown)
+        for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
+            size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
+            uint64_t key[BATCH], person[BATCH];
+            int found[BATCH];
+            for (size_t j = 0; j < nb; j++)
+                key[j] = ed[k0 + j].a;
+            dir_batch(&map, key, nb, person, found);
+            for (size_t j = 0; j < nb; j++) {
+                ed[k0 + j].person = person[j];
+                dest[k0 + j] = found[j] ? comp_rank(person[j], P) : -1;
+                unknown += !found[j];
             }
+        }
+        free(map.s);
+        size_t nkeep = ne;
+        if (unknown) { /* unknown keys: dropped */
+            nkeep = 0;
+            for (size_t k = 0; k < ne; k++)
+                if (dest[k] >= 0) {
+                    ed[nkeep] = ed[k];
+                    dest[nkeep++] = dest[k];
+                }
+        }
+        edge_msg *ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
+        rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
+#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nhome; i++) {
+            memset(&rm[i], 0, sizeof rm[i]);
+            rm[i].r = home[i];
+            rm[i].idx = i;
+            rm[i].rank = me;
+            dest[i] = comp_rank(home[i].person, P);
+        }
+        cr = send_items(comm, rm, nhome, sizeof *rm, dest, &nr);
+        rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
+        ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            rp[i] = cr[i].r.person;
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++)
+            ep[k] = ce[k].person;
+        rperm = sort_perm(rp, nr);
+        eperm = sort_perm(ep, ne);
+        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
+        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            R[i] = cr[rperm[i]].r;
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++) {
+            const edge_msg *m = &ce[eperm[k]];
+            E[k] = (ddw_refine_edge){m->a, m->b, m->w};
+        }
+        free(ce);
     }
-
-    /* 3. edges and records to their component's owner */
-    edge_msg *ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
-    rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
-#pragma omp parallel for num_threads(threads_for(nhome)) schedule(static)
-    for (size_t i = 0; i < nhome; i++) {
-        memset(&rm[i], 0, sizeof rm[i]);
-        rm[i].r = home[i];
-        rm[i].idx = i;
-        rm[i].rank = me;
-        dest[i] = comp_rank(home[i].person, P);
-    }
-    size_t nr;
-    rec_msg *cr = send_items(comm, rm, nhome, sizeof *rm, dest, &nr);
     free(dest);
-
-    /* 4. group records and edges by component (radix sorts by person) */
-    uint64_t *rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
-    uint64_t *ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(static)
-    for (size_t i = 0; i < nr; i++)
-        rp[i] = cr[i].r.person;
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(static)
-    for (size_t k = 0; k < ne; k++)
-        ep[k] = ce[k].person;
-    uint32_t *rperm = sort_perm(rp, nr), *eperm = sort_perm(ep, ne);
-    ddw_refine_rec *R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
-    ddw_refine_edge *E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
-    uint64_t *newp = ddw_xmalloc((nr ? nr : 1) * sizeof *newp);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(static)
-    for (size_t i = 0; i < nr; i++)
-        R[i] = cr[rperm[i]].r;
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(static)
-    for (size_t k = 0; k < ne; k++) {
-        const edge_msg *m = &ce[eperm[k]];
-        E[k] = (ddw_refine_edge){m->a, m->b, m->w};
-    }
-    free(ce);
     free(eperm);
+    if (unknown)
+        status = DDW_EINVAL;
+    uint64_t *newp = ddw_xmalloc((nr ? nr : 1) * sizeof *newp);
     comp_range *cg = ddw_xmalloc((nr ? nr : 1) * sizeof *cg);
     size_t ncomp = 0, k = 0;
     for (size_t i = 0; i < nr;) {
@@ -696,13 +768,13 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
     /* 5. answers back to the records' home ranks */
     size_t na = nr;
     if (P == 1) {
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
-            person_out[cr[rperm[i]].idx] = newp[i];
+            person_out[rperm[i]] = newp[i];
     } else {
         ans_msg *am = ddw_xmalloc((nr ? nr : 1) * sizeof *am);
         dest = ddw_xmalloc((nr ? nr : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(static)
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
         for (size_t i = 0; i < nr; i++) {
             const rec_msg *m = &cr[rperm[i]];
             am[i] = (ans_msg){m->idx, newp[i]};
