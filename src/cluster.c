@@ -142,7 +142,9 @@ static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uin
     }
 }
 
-void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
+/* ddw_cluster_radix_sort with scratch arrays k2, v2 of n items (NULL:
+ * allocated here when needed); on return they hold nothing of use. */
+static void radix_sort(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2, uint32_t *v2)
 {
     if (n < 2)
         return;
@@ -159,8 +161,13 @@ void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
     if (descents == 0) /* already ascending */
         return;
     size_t(*cnt)[1 << RADIX_BITS] = ddw_xmalloc(ns * sizeof *cnt);
-    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2), *vs = val, *vd = v2;
-    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2), *ks = key, *kd = k2;
+    void *own_k = NULL, *own_v = NULL;
+    if (k2 == NULL)
+        k2 = own_k = ddw_xmalloc(n * sizeof *k2);
+    if (v2 == NULL)
+        v2 = own_v = ddw_xmalloc(n * sizeof *v2);
+    uint32_t *vs = val, *vd = v2;
+    uint64_t *ks = key, *kd = k2;
     /* digits of up to RADIX_BITS bits, each starting at the lowest bit that
      * still varies, so bits equal in every key cost no pass */
     while (diff) {
@@ -185,9 +192,14 @@ void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
             val[i] = vs[i];
         }
     }
-    free(k2);
-    free(v2);
+    free(own_k);
+    free(own_v);
     free(cnt);
+}
+
+void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
+{
+    radix_sort(key, val, n, NULL, NULL);
 }
 
 /* ---- open-addressing map key -> parent (key 0 = empty slot) -------------- */
@@ -259,11 +271,29 @@ static uint64_t *map_insert(u64map *m, uint64_t key)
     return &e->v;
 }
 
-/* The parent of key, or key itself when absent.  Read-only: thread-safe. */
-static uint64_t map_get(const u64map *m, uint64_t key)
+/* Lookups go in batches whose slots are prefetched first: the map is far
+ * larger than the caches and the keys come in random order. */
+#define BATCH 16
+
+/* out[i] = the parent of key[i], or key[i] itself when absent (out may be key). */
+static void map_get_all(const u64map *m, const uint64_t *key, size_t n, uint64_t *out)
 {
-    const kv *e = probe(m->s, m->cap, key);
-    return e->k ? e->v : key;
+    size_t mask = m->cap - 1;
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK / BATCH)
+    for (size_t i0 = 0; i0 < n; i0 += BATCH) {
+        size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
+        for (size_t j = 0; j < nb; j++) {
+            h[j] = (size_t)ddw_mix64(key[i0 + j]) & mask;
+            __builtin_prefetch(&m->s[h[j]]);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            uint64_t k = key[i0 + j];
+            size_t i = h[j];
+            while (m->s[i].k != 0 && m->s[i].k != k)
+                i = (i + 1) & mask;
+            out[i0 + j] = m->s[i].k ? m->s[i].v : k;
+        }
+    }
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -355,14 +385,44 @@ static uint64_t *sort_pairs(uint64_t *c, size_t n)
     return s;
 }
 
-/* Root of x in a union-find whose every pointer goes to a smaller index. */
+/*
+ * Root of x in a union-find whose every pointer goes to a smaller index,
+ * with path halving.  Safe while other threads do the same and link roots
+ * (link_roots): pointers are read and written atomically, and a pointer is
+ * only ever replaced by one to an ancestor.
+ */
 static inline uint32_t uf_root(uint32_t *par, uint32_t x)
 {
-    while (par[x] != x) {
-        par[x] = par[par[x]];
-        x = par[x];
+    for (;;) {
+        uint32_t p = __atomic_load_n(&par[x], __ATOMIC_RELAXED);
+        if (p == x)
+            return x;
+        uint32_t g = __atomic_load_n(&par[p], __ATOMIC_RELAXED);
+        if (g != p)
+            __atomic_store_n(&par[x], g, __ATOMIC_RELAXED);
+        x = g;
     }
-    return x;
+}
+
+/* Joins the sets of x and y: the larger root goes below the smaller one,
+ * by compare-and-swap (retried if another thread linked it first). */
+static inline void uf_link(uint32_t *par, uint32_t x, uint32_t y)
+{
+    for (;;) {
+        x = uf_root(par, x);
+        y = uf_root(par, y);
+        if (x == y)
+            return;
+        if (x < y) {
+            uint32_t t = x;
+            x = y;
+            y = t;
+        }
+        uint32_t expect = x;
+        if (__atomic_compare_exchange_n(&par[x], &expect, y, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
 }
 
 /*
@@ -389,11 +449,12 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
         vs[2 * k] = (uint32_t)(2 * k);
         vs[2 * k + 1] = (uint32_t)(2 * k + 1);
     }
-    ddw_cluster_radix_sort(vk, vs, n2);
-    /* distinct keys, ascending, and each endpoint slot's vertex index: the
-     * slices count their first occurrences, then number them */
+    /* the sort's scratch arrays then hold the distinct keys, ascending, and
+     * each endpoint slot's vertex index: the slices count their first
+     * occurrences, then number them */
     uint64_t *v = ddw_xmalloc((n2 ? n2 : 1) * sizeof *v);
     uint32_t *vid = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vid);
+    radix_sort(vk, vs, n2, v, vid);
     size_t *first = ddw_xcalloc(ns + 1, sizeof *first);
 #pragma omp parallel num_threads(nt)
     {
@@ -421,22 +482,23 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
     free(first);
     free(vk);
     free(vs);
-    /* union-find: the smaller index, i.e. key, becomes the root */
+    /* union-find over the edges in parallel: every pointer goes to a smaller
+     * index, so each set's root is its smallest index, i.e. key, whatever
+     * the order in which threads link */
     uint32_t *par = ddw_xmalloc((nv ? nv : 1) * sizeof *par);
-#pragma omp parallel for num_threads(threads_for(nv)) schedule(dynamic, PAR_CHUNK)
-    for (size_t i = 0; i < nv; i++)
-        par[i] = (uint32_t)i;
-    for (size_t k = 0; k < ne; k++) {
-        uint32_t x = uf_root(par, vid[2 * k]), y = uf_root(par, vid[2 * k + 1]);
-        if (x < y)
-            par[y] = x;
-        else if (y < x)
-            par[x] = y;
+#pragma omp parallel num_threads(threads_for(ne))
+    {
+#pragma omp for schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nv; i++)
+            par[i] = (uint32_t)i;
+#pragma omp for schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++)
+            uf_link(par, vid[2 * k], vid[2 * k + 1]);
+#pragma omp for schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nv; i++)
+            __atomic_store_n(&par[i], uf_root(par, (uint32_t)i), __ATOMIC_RELAXED);
     }
     free(vid);
-    /* every pointer goes down, so one ascending pass takes each vertex to its root */
-    for (size_t i = 0; i < nv; i++)
-        par[i] = par[par[i]];
     *v_out = v;
     *nv_out = nv;
     return par;
@@ -495,7 +557,7 @@ static void cluster_one_rank(const uint64_t *a, const uint64_t *b, size_t ne,
         sk[i] = keys[i];
         si[i] = (uint32_t)i;
     }
-    ddw_cluster_radix_sort(sk, si, nkeys);
+    radix_sort(sk, si, nkeys, NULL, NULL);
     /* each slice of the sorted keys is merged with v from a search onwards */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (size_t u = 0; u < ns; u++) {
@@ -522,9 +584,7 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
 {
     int P = ddw_comm_size(comm);
     if (P == 1) {
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
-        for (size_t i = 0; i < n; i++)
-            ans[i] = map_get(m, q[i]);
+        map_get_all(m, q, n, ans);
         return;
     }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
@@ -550,9 +610,7 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
     ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
     uint64_t *rq = rbuf;
     size_t nq = (size_t)(total / 8);
-#pragma omp parallel for num_threads(threads_for(nq)) schedule(dynamic, PAR_CHUNK)
-    for (size_t i = 0; i < nq; i++)
-        rq[i] = map_get(m, rq[i]);
+    map_get_all(m, rq, nq, rq);
     /* answers go back the way the queries came */
     void *back;
     uint64_t btotal;
@@ -631,32 +689,37 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
         free(cand);
     }
     free(e);
-    /* 3. pointer jumping until every vertex points at its root */
+    /* 3. pointer jumping until every vertex points at its root; a vertex
+     * whose parent turns out to be a root is final (roots no longer change),
+     * so later rounds ask only for the others */
+    size_t n = 0;
+    size_t *at = ddw_xmalloc((parent.n ? parent.n : 1) * sizeof *at);
+    for (size_t i = 0; i < parent.cap; i++)
+        if (parent.s[i].k && parent.s[i].v != parent.s[i].k)
+            at[n++] = i;
+    uint64_t *q = ddw_xmalloc((n ? n : 1) * sizeof *q);
+    uint64_t *ans = ddw_xmalloc((n ? n : 1) * sizeof *ans);
     for (;;) {
-        size_t n = 0;
-        uint64_t *q = ddw_xmalloc((parent.n ? parent.n : 1) * sizeof *q);
-        size_t *at = ddw_xmalloc((parent.n ? parent.n : 1) * sizeof *at);
-        for (size_t i = 0; i < parent.cap; i++)
-            if (parent.s[i].k && parent.s[i].v != parent.s[i].k) {
-                at[n] = i;
-                q[n++] = parent.s[i].v;
-            }
-        uint64_t *ans = ddw_xmalloc((n ? n : 1) * sizeof *ans);
+        for (size_t i = 0; i < n; i++)
+            q[i] = parent.s[at[i]].v;
         lookup(comm, &parent, q, n, ans);
         uint64_t changed = 0;
+        size_t m = 0;
         for (size_t i = 0; i < n; i++)
             if (ans[i] != q[i]) {
                 parent.s[at[i]].v = ans[i];
+                at[m++] = at[i];
                 changed++;
             }
-        free(q);
-        free(at);
-        free(ans);
+        n = m;
         ddw_comm_allreduce_u64(comm, &changed, 1, DDW_COMM_SUM);
         stats->jump_rounds++;
         if (changed == 0)
             break;
     }
+    free(q);
+    free(at);
+    free(ans);
     /* 4. each rank's records ask for their root */
     lookup(comm, &parent, keys, nkeys, person);
     map_free(&parent);

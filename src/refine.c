@@ -477,7 +477,7 @@ static void *send_items(const ddw_comm *comm, void *items, size_t n, size_t size
 typedef struct {
     dir_msg *s;
     size_t cap;
-    int has0;
+    int has0; /* key 0 (the empty-slot mark) is given, with person0 */
     uint64_t person0;
 } dir_map;
 
@@ -490,7 +490,11 @@ static size_t dir_slot(const dir_map *m, uint64_t key)
     return (size_t)ddw_mix64(key) & (m->cap - 1);
 }
 
-/* Builds the map (load at most 3/4); returns the number of keys given twice. */
+/*
+ * Builds the map (load at most 3/4) from d[0..n) in parallel: a thread
+ * claims an empty slot by compare-and-swap on its key.  Returns the number
+ * of keys given twice (their person is then any of theirs).
+ */
 static size_t dir_build(dir_map *m, const dir_msg *d, size_t n)
 {
     size_t cap = 1024, dup = 0;
@@ -500,25 +504,36 @@ static size_t dir_build(dir_map *m, const dir_msg *d, size_t n)
     m->s = ddw_xcalloc(cap, sizeof *m->s);
     m->has0 = 0;
     m->person0 = 0;
+    dir_msg *s = m->s;
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : dup)
     for (size_t i0 = 0; i0 < n; i0 += BATCH) {
         size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
         for (size_t j = 0; j < nb; j++) {
             h[j] = dir_slot(m, d[i0 + j].key);
-            __builtin_prefetch(&m->s[h[j]], 1);
+            __builtin_prefetch(&s[h[j]], 1);
         }
         for (size_t j = 0; j < nb; j++) {
             const dir_msg *x = &d[i0 + j];
-            if (x->key == 0) {
-                dup += m->has0;
-                m->has0 = 1;
-                m->person0 = x->person;
+            if (x->key == 0) { /* 0 marks empty slots: kept aside */
+                if (!__atomic_exchange_n(&m->has0, 1, __ATOMIC_RELAXED))
+                    __atomic_store_n(&m->person0, x->person, __ATOMIC_RELAXED);
+                else
+                    dup++;
                 continue;
             }
-            size_t i = h[j];
-            while (m->s[i].key != 0 && m->s[i].key != x->key)
-                i = (i + 1) & (cap - 1);
-            dup += m->s[i].key != 0;
-            m->s[i] = *x;
+            for (size_t i = h[j];; i = (i + 1) & (cap - 1)) {
+                uint64_t k = 0;
+                if (__atomic_compare_exchange_n(&s[i].key, &k, x->key, 0, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED)) {
+                    s[i].person = x->person;
+                    break;
+                }
+                if (k == x->key) {
+                    dup++;
+                    break;
+                }
+            }
         }
     }
     return dup;
