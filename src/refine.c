@@ -85,19 +85,30 @@ int ddw_refine_conflict(const ddw_refine_opts *o, const ddw_refine_rec *x,
 /* ---- one component ------------------------------------------------------------- */
 
 typedef struct {
-    double w;
+    uint64_t wk;     /* weight_key(w) */
     uint64_t a, b;
     uint32_t ia, ib; /* positions of a and b among the records sorted by key */
 } sedge;
 
+/* A key that ascends as the weight descends, NaN last (all NaNs alike, -0
+ * like +0): the float order as an integer one, for cheap comparisons. */
+static inline uint64_t weight_key(double w)
+{
+    if (isnan(w))
+        return UINT64_MAX;
+    if (w == 0)
+        w = 0.0;
+    uint64_t u;
+    memcpy(&u, &w, sizeof u);
+    u = u >> 63 ? ~u : u | UINT64_C(1) << 63; /* ascends as w ascends */
+    return ~u;
+}
+
 /* 1 if p comes strictly before q: weight descending (NaN last), then a, then b. */
 static inline int sedge_before(const sedge *p, const sedge *q)
 {
-    int np = isnan(p->w) != 0, nq = isnan(q->w) != 0;
-    if (np != nq)
-        return nq;
-    if (!np && p->w != q->w)
-        return p->w > q->w;
+    if (p->wk != q->wk)
+        return p->wk < q->wk;
     if (p->a != q->a)
         return p->a < q->a;
     return p->b < q->b;
@@ -314,7 +325,7 @@ static ddw_status refine_one(const ddw_refine_opts *o, size_t nrec, const ddw_re
         int64_t ia = find_key(ki, nrec, edges[k].a), ib = find_key(ki, nrec, edges[k].b);
         if (ia < 0 || ib < 0)
             return DDW_EINVAL;
-        e[k] = (sedge){edges[k].w, edges[k].a, edges[k].b, (uint32_t)ia, (uint32_t)ib};
+        e[k] = (sedge){weight_key(edges[k].w), edges[k].a, edges[k].b, (uint32_t)ia, (uint32_t)ib};
     }
     sort_sedges(e, nedge, w->tmp);
 
