@@ -13,7 +13,16 @@
  * original edges connect, and every pointer decreases, so when no edge
  * remains the pointers form one tree per component rooted at its smallest
  * key.  Pointer jumping then takes every vertex to its root in O(log depth)
- * rounds, and a last exchange answers each rank's records.
+ * rounds, and a last exchange answers each rank's records.  With one rank
+ * the first round's local union-find already is the answer, so the records
+ * are answered from it directly, without the owner map.
+ *
+ * Locally nothing is searched per edge: the endpoints are radix-sorted once,
+ * carrying their slots, which numbers the vertices in key order; the
+ * union-find then runs on OpenMP threads (roots linked by compare-and-swap,
+ * always below the smaller index, so the roots do not depend on the
+ * threads' timing), and the sorts and the owner map's lookups are parallel
+ * loops over chunks that threads take as they come.
  *
  * Trade-off: a component whose edges all sit on one rank is contracted in
  * one round; rounds grow only when a component's edges are spread over

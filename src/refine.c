@@ -14,8 +14,12 @@
  * from their home rank to the owner (home knows the person ID); edges first
  * go to a directory rank, hash(key a) mod P, that learns person(a) from the
  * (key, person) pairs the home ranks sent there, and from it to the owner.
- * Answers go back to the records' home ranks.  Components are then refined
- * independently, in parallel over OpenMP threads.
+ * Answers go back to the records' home ranks; with one rank nothing travels.
+ * The owner groups records and edges by component with radix sorts on the
+ * person ID (no comparison sorts, no binary searches), the directory is a
+ * hash map filled and read by all threads, and the components are refined
+ * independently, in parallel over OpenMP threads, each thread reusing its
+ * scratch arrays from one component to the next.
  *
  * Trade-off: gathering components assumes each fits one rank's memory, which
  * holds for person components (tens of records; even a chained giant of a
