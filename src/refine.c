@@ -14,8 +14,12 @@
  * from their home rank to the owner (home knows the person ID); edges first
  * go to a directory rank, hash(key a) mod P, that learns person(a) from the
  * (key, person) pairs the home ranks sent there, and from it to the owner.
- * Answers go back to the records' home ranks.  Components are then refined
- * independently, in parallel over OpenMP threads.
+ * Answers go back to the records' home ranks; with one rank nothing travels.
+ * The owner groups records and edges by component with radix sorts on the
+ * person ID (no comparison sorts, no binary searches), the directory is a
+ * hash map filled and read by all threads, and the components are refined
+ * independently, in parallel over OpenMP threads, each thread reusing its
+ * scratch arrays from one component to the next.
  *
  * Trade-off: gathering components assumes each fits one rank's memory, which
  * holds for person components (tens of records; even a chained giant of a
@@ -30,6 +34,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "ddw_cluster.h"
 #include "ddw_norm.h"
@@ -81,23 +89,68 @@ int ddw_refine_conflict(const ddw_refine_opts *o, const ddw_refine_rec *x,
 /* ---- one component ------------------------------------------------------------- */
 
 typedef struct {
-    double w;
+    uint64_t wk;     /* weight_key(w) */
     uint64_t a, b;
     uint32_t ia, ib; /* positions of a and b among the records sorted by key */
 } sedge;
 
-/* Weight descending (NaN last), then a, then b. */
-static int cmp_sedge(const void *x, const void *y)
+/* A key that ascends as the weight descends, NaN last (all NaNs alike, -0
+ * like +0): the float order as an integer one, for cheap comparisons. */
+static inline uint64_t weight_key(double w)
 {
-    const sedge *p = x, *q = y;
-    int np = isnan(p->w) != 0, nq = isnan(q->w) != 0;
-    if (np != nq)
-        return np - nq;
-    if (!np && p->w != q->w)
-        return p->w > q->w ? -1 : 1;
+    if (isnan(w))
+        return UINT64_MAX;
+    if (w == 0)
+        w = 0.0;
+    uint64_t u;
+    memcpy(&u, &w, sizeof u);
+    u = u >> 63 ? ~u : u | UINT64_C(1) << 63; /* ascends as w ascends */
+    return ~u;
+}
+
+/* 1 if p comes strictly before q: weight descending (NaN last), then a, then b. */
+static inline int sedge_before(const sedge *p, const sedge *q)
+{
+    if (p->wk != q->wk)
+        return p->wk < q->wk;
     if (p->a != q->a)
-        return p->a < q->a ? -1 : 1;
-    return p->b < q->b ? -1 : p->b > q->b;
+        return p->a < q->a;
+    return p->b < q->b;
+}
+
+/* Sorts e[0..n) by sedge_before: insertion-sorted runs of 16, then bottom-up
+ * merges through tmp (n entries). */
+static void sort_sedges(sedge *e, size_t n, sedge *tmp)
+{
+    enum { RUN = 16 };
+    for (size_t lo = 0; lo < n; lo += RUN) {
+        size_t hi = lo + RUN < n ? lo + RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            sedge x = e[i];
+            size_t j = i;
+            for (; j > lo && sedge_before(&x, &e[j - 1]); j--)
+                e[j] = e[j - 1];
+            e[j] = x;
+        }
+    }
+    sedge *src = e, *dst = tmp;
+    for (size_t width = RUN; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = sedge_before(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        sedge *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof *e);
 }
 
 /* (key, index) pairs by key. */
@@ -119,6 +172,7 @@ static int64_t find_key(const uint64_t *ki, size_t n, uint64_t key)
     }
     return lo < n && ki[2 * lo] == key ? (int64_t)lo : -1;
 }
+
 
 /*
  * Set summaries, kept at each union-find root: the set's valid PNC ID (0 =
@@ -177,93 +231,183 @@ static void merge_into(summary *s, uint32_t to, uint32_t from, int use_dob)
             dt[s->ndob[to]++] = df[j];
 }
 
-ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw_refine_rec *recs,
-                                size_t nedge, const ddw_refine_edge *edges, uint64_t *person_out,
-                                size_t *skipped)
+/* Scratch arrays for refining components one after another (one per thread). */
+typedef struct {
+    size_t ncap, ecap;
+    uint64_t *ki; /* (key, index) pairs */
+    uint32_t *par;
+    uint8_t *weak;
+    summary s;
+    sedge *e, *tmp;
+} workspace;
+
+static void ws_reserve(workspace *w, size_t nrec, size_t nedge)
 {
-    if (skipped)
-        *skipped = 0;
+    if (nrec > w->ncap) {
+        size_t c = nrec + nrec / 2 + 16;
+        w->ki = ddw_xrealloc(w->ki, c * 2 * sizeof *w->ki);
+        w->par = ddw_xrealloc(w->par, c * sizeof *w->par);
+        w->weak = ddw_xrealloc(w->weak, c);
+        w->s.pnc = ddw_xrealloc(w->s.pnc, c * sizeof *w->s.pnc);
+        w->s.dob = ddw_xrealloc(w->s.dob, c * DDW_REFINE_MAX_DOBS * sizeof *w->s.dob);
+        w->s.ndob = ddw_xrealloc(w->s.ndob, c);
+        w->s.anchored = ddw_xrealloc(w->s.anchored, c);
+        w->ncap = c;
+    }
+    if (nedge > w->ecap) {
+        size_t c = nedge + nedge / 2 + 16;
+        w->e = ddw_xrealloc(w->e, c * sizeof *w->e);
+        w->tmp = ddw_xrealloc(w->tmp, c * sizeof *w->tmp);
+        w->ecap = c;
+    }
+}
+
+static void ws_free(workspace *w)
+{
+    free(w->ki);
+    free(w->par);
+    free(w->weak);
+    free(w->s.pnc);
+    free(w->s.dob);
+    free(w->s.ndob);
+    free(w->s.anchored);
+    free(w->e);
+    free(w->tmp);
+    memset(w, 0, sizeof *w);
+}
+
+/* Root of x; every pointer goes to a smaller index (path halving). */
+static inline uint32_t uf_root(uint32_t *par, uint32_t x)
+{
+    while (par[x] != x) {
+        par[x] = par[par[x]];
+        x = par[x];
+    }
+    return x;
+}
+
+/* ddw_refine_component with the scratch arrays of w; *skipped is set. */
+static ddw_status refine_one(const ddw_refine_opts *o, size_t nrec, const ddw_refine_rec *recs,
+                             size_t nedge, const ddw_refine_edge *edges, uint64_t *person_out,
+                             size_t *skipped, workspace *w)
+{
+    *skipped = 0;
     if (nrec >= UINT32_MAX)
         return DDW_ERANGE;
     if (nrec == 0)
         return nedge ? DDW_EINVAL : DDW_OK;
-    ddw_status st = DDW_OK;
+    if (nrec == 1 && nedge == 0) {
+        person_out[0] = recs[0].key;
+        return DDW_OK;
+    }
+    ws_reserve(w, nrec, nedge);
     /* records by key: position = union-find index, so the root is the smallest key */
-    uint64_t *ki = ddw_xmalloc(nrec * 2 * sizeof *ki);
+    uint64_t *ki = w->ki;
     for (size_t i = 0; i < nrec; i++) {
         ki[2 * i] = recs[i].key;
         ki[2 * i + 1] = i;
     }
-    qsort(ki, nrec, 2 * sizeof *ki, cmp_key_idx);
+    if (nrec <= 32) {
+        for (size_t i = 1; i < nrec; i++) {
+            uint64_t k = ki[2 * i], x = ki[2 * i + 1];
+            size_t j = i;
+            for (; j > 0 && ki[2 * j - 2] > k; j--) {
+                ki[2 * j] = ki[2 * j - 2];
+                ki[2 * j + 1] = ki[2 * j - 1];
+            }
+            ki[2 * j] = k;
+            ki[2 * j + 1] = x;
+        }
+    } else {
+        qsort(ki, nrec, 2 * sizeof *ki, cmp_key_idx);
+    }
     for (size_t i = 1; i < nrec; i++)
         if (ki[2 * i] == ki[2 * i - 2])
-            st = DDW_EINVAL;
-    sedge *e = ddw_xmalloc((nedge ? nedge : 1) * sizeof *e);
-    for (size_t k = 0; k < nedge && st == DDW_OK; k++) {
+            return DDW_EINVAL;
+    sedge *e = w->e;
+    for (size_t k = 0; k < nedge; k++) {
         int64_t ia = find_key(ki, nrec, edges[k].a), ib = find_key(ki, nrec, edges[k].b);
-        if (ia < 0 || ib < 0) {
-            st = DDW_EINVAL;
-            break;
-        }
-        e[k] = (sedge){edges[k].w, edges[k].a, edges[k].b, (uint32_t)ia, (uint32_t)ib};
+        if (ia < 0 || ib < 0)
+            return DDW_EINVAL;
+        e[k] = (sedge){weight_key(edges[k].w), edges[k].a, edges[k].b, (uint32_t)ia, (uint32_t)ib};
     }
-    if (st != DDW_OK)
-        goto done_edges;
-    qsort(e, nedge, sizeof *e, cmp_sedge);
+    sort_sedges(e, nedge, w->tmp);
 
-    summary s = {ddw_xcalloc(nrec, sizeof *s.pnc),
-                 ddw_xmalloc((o->use_dob ? nrec : 1) * DDW_REFINE_MAX_DOBS * sizeof *s.dob),
-                 ddw_xcalloc(nrec, sizeof *s.ndob), ddw_xcalloc(nrec, 1)};
-    uint8_t *weak = ddw_xcalloc(nrec, 1); /* by union-find index: attach_once and use_attach */
+    summary *s = &w->s;
+    uint8_t *weak = w->weak; /* by union-find index: attach_once and use_attach */
+    uint32_t *par = w->par;
     for (size_t i = 0; i < nrec; i++) {
         const ddw_refine_rec *r = &recs[ki[2 * i + 1]];
+        par[i] = (uint32_t)i;
         weak[i] = o->use_attach && r->attach_once;
-        s.anchored[i] = !r->attach_once;
-        if (o->use_pnc && has_pnc(r))
-            s.pnc[i] = r->pnc;
+        s->anchored[i] = !r->attach_once;
+        s->pnc[i] = o->use_pnc && has_pnc(r) ? r->pnc : 0;
+        s->ndob[i] = 0;
         if (o->use_dob && r->dob != DDW_REFINE_DOB_NONE) {
-            s.dob[i * DDW_REFINE_MAX_DOBS] = r->dob;
-            s.ndob[i] = 1;
+            s->dob[i * DDW_REFINE_MAX_DOBS] = r->dob;
+            s->ndob[i] = 1;
         }
     }
-    ddw_uf uf;
-    ddw_uf_init(&uf, nrec);
     size_t nskip = 0;
     for (size_t k = 0; k < nedge; k++) {
-        uint32_t x = ddw_uf_find(&uf, e[k].ia), y = ddw_uf_find(&uf, e[k].ib);
+        uint32_t x = uf_root(par, e[k].ia), y = uf_root(par, e[k].ib);
         if (x == y)
             continue;
-        if ((weak[e[k].ia] || weak[e[k].ib]) && s.anchored[x] && s.anchored[y]) {
+        if ((weak[e[k].ia] || weak[e[k].ib]) && s->anchored[x] && s->anchored[y]) {
             nskip++;
             continue;
         }
-        if (!may_merge(o, &s, x, y)) {
+        if (!may_merge(o, s, x, y)) {
             nskip++;
             continue;
         }
-        ddw_uf_union(&uf, x, y); /* the smaller index, i.e. key, becomes the root */
-        if (x < y)
-            merge_into(&s, x, y, o->use_dob);
-        else
-            merge_into(&s, y, x, o->use_dob);
+        /* the smaller index, i.e. key, becomes the root */
+        if (x < y) {
+            par[y] = x;
+            merge_into(s, x, y, o->use_dob);
+        } else {
+            par[x] = y;
+            merge_into(s, y, x, o->use_dob);
+        }
     }
     for (size_t i = 0; i < nrec; i++)
-        person_out[ki[2 * i + 1]] = ki[2 * ddw_uf_find(&uf, (uint32_t)i)];
+        person_out[ki[2 * i + 1]] = ki[2 * uf_root(par, (uint32_t)i)];
+    *skipped = nskip;
+    return DDW_OK;
+}
+
+ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw_refine_rec *recs,
+                                size_t nedge, const ddw_refine_edge *edges, uint64_t *person_out,
+                                size_t *skipped)
+{
+    workspace w;
+    memset(&w, 0, sizeof w);
+    size_t nsk = 0;
+    ddw_status st = refine_one(o, nrec, recs, nedge, edges, person_out, &nsk, &w);
+    ws_free(&w);
     if (skipped)
-        *skipped = nskip;
-    ddw_uf_free(&uf);
-    free(s.pnc);
-    free(s.dob);
-    free(s.ndob);
-    free(s.anchored);
-    free(weak);
-done_edges:
-    free(e);
-    free(ki);
+        *skipped = st == DDW_OK ? nsk : 0;
     return st;
 }
 
 /* ---- distributed driver ----------------------------------------------------------- */
+
+/* Items per thread below which a loop uses fewer threads. */
+#define PAR_MIN 32768
+/* Iterations per chunk of a dynamically scheduled loop (threads take chunks
+ * as they come, so a thread the machine delays does not hold the others up). */
+#define PAR_CHUNK 16384
+
+static int threads_for(size_t n)
+{
+#ifdef _OPENMP
+    size_t t = n / PAR_MIN, max = (size_t)omp_get_max_threads();
+    return t < 1 ? 1 : (int)(t < max ? t : max);
+#else
+    (void)n;
+    return 1;
+#endif
+}
 
 /* Directory entry at hash(key): a home record's person ID. */
 typedef struct {
@@ -288,31 +432,163 @@ typedef struct {
     uint64_t idx, person;
 } ans_msg;
 
+_Static_assert(sizeof(dir_msg) % 8 == 0 && sizeof(edge_msg) % 8 == 0 &&
+                   sizeof(rec_msg) % 8 == 0 && sizeof(ans_msg) % 8 == 0,
+               "messages are copied in 8-byte words");
+
 static int dir_rank(uint64_t key, int P) { return (int)(ddw_mix64(key ^ 0xd1u) % (uint64_t)P); }
 static int comp_rank(uint64_t person, int P)
 {
     return (int)(ddw_mix64(person ^ 0xc0u) % (uint64_t)P);
 }
 
-static int cmp_dir(const void *x, const void *y)
+/*
+ * Sends n items of size bytes (a multiple of 8), item i to rank dest[i].
+ * Takes items (freed) and returns the items this rank receives, grouped by
+ * sender and in each sender's order, and their count in *nrecv; with one
+ * rank, items itself.  Collective.
+ */
+static void *send_items(const ddw_comm *comm, void *items, size_t n, size_t size, const int *dest,
+                        size_t *nrecv)
 {
-    const dir_msg *p = x, *q = y;
-    return p->key < q->key ? -1 : p->key > q->key;
+    int P = ddw_comm_size(comm);
+    if (P == 1) {
+        *nrecv = n;
+        return items;
+    }
+    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
+    uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
+    size_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
+    size_t *pos = ddw_xmalloc((n ? n : 1) * sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        off[dest[i] + 1]++;
+    for (int r = 0; r < P; r++) {
+        cnt[r] = off[r + 1] * size;
+        off[r + 1] += off[r];
+    }
+    for (size_t i = 0; i < n; i++)
+        pos[i] = off[dest[i]]++;
+    char *sbuf = ddw_xmalloc(n * size + 1);
+    const char *src = items;
+    size_t words = size / 8;
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < words; k++)
+            memcpy(sbuf + pos[i] * size + 8 * k, src + i * size + 8 * k, 8);
+    free(items);
+    free(pos);
+    free(off);
+    void *rbuf;
+    uint64_t total;
+    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
+    free(sbuf);
+    free(cnt);
+    free(rcnt);
+    *nrecv = (size_t)(total / size);
+    return rbuf;
 }
 
-static int cmp_rec_msg(const void *x, const void *y)
+/* Open-addressing map key -> person over the directory entries (key 0 kept aside). */
+typedef struct {
+    dir_msg *s;
+    size_t cap;
+    int has0; /* key 0 (the empty-slot mark) is given, with person0 */
+    uint64_t person0;
+} dir_map;
+
+/* Lookups and inserts go in batches whose slots are prefetched first: the
+ * map is far larger than the caches and the keys come in random order. */
+#define BATCH 16
+
+static size_t dir_slot(const dir_map *m, uint64_t key)
 {
-    const rec_msg *p = x, *q = y;
-    if (p->r.person != q->r.person)
-        return p->r.person < q->r.person ? -1 : 1;
-    return p->r.key < q->r.key ? -1 : p->r.key > q->r.key;
+    return (size_t)ddw_mix64(key) & (m->cap - 1);
 }
 
-/* Groups edges by component only: ddw_refine_component orders them itself. */
-static int cmp_edge_msg(const void *x, const void *y)
+/*
+ * Builds the map (load at most 3/4) from d[0..n) in parallel: a thread
+ * claims an empty slot by compare-and-swap on its key.  Returns the number
+ * of keys given twice (their person is then any of theirs).
+ */
+static size_t dir_build(dir_map *m, const dir_msg *d, size_t n)
 {
-    const edge_msg *p = x, *q = y;
-    return p->person < q->person ? -1 : p->person > q->person;
+    size_t cap = 1024, dup = 0;
+    while (cap / 4 * 3 < n)
+        cap *= 2;
+    m->cap = cap;
+    m->s = ddw_xcalloc(cap, sizeof *m->s);
+    m->has0 = 0;
+    m->person0 = 0;
+    dir_msg *s = m->s;
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : dup)
+    for (size_t i0 = 0; i0 < n; i0 += BATCH) {
+        size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
+        for (size_t j = 0; j < nb; j++) {
+            h[j] = dir_slot(m, d[i0 + j].key);
+            __builtin_prefetch(&s[h[j]], 1);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            const dir_msg *x = &d[i0 + j];
+            if (x->key == 0) { /* 0 marks empty slots: kept aside */
+                if (!__atomic_exchange_n(&m->has0, 1, __ATOMIC_RELAXED))
+                    __atomic_store_n(&m->person0, x->person, __ATOMIC_RELAXED);
+                else
+                    dup++;
+                continue;
+            }
+            for (size_t i = h[j];; i = (i + 1) & (cap - 1)) {
+                uint64_t k = 0;
+                if (__atomic_compare_exchange_n(&s[i].key, &k, x->key, 0, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED)) {
+                    s[i].person = x->person;
+                    break;
+                }
+                if (k == x->key) {
+                    dup++;
+                    break;
+                }
+            }
+        }
+    }
+    return dup;
+}
+
+/* Looks up key[0..nb), nb <= BATCH: found[j] = 1 and person[j] if key[j] is
+ * in the map, else found[j] = 0.  Read-only: thread-safe. */
+static void dir_batch(const dir_map *m, const uint64_t *key, size_t nb, uint64_t *person,
+                      int *found)
+{
+    size_t h[BATCH];
+    for (size_t j = 0; j < nb; j++) {
+        h[j] = dir_slot(m, key[j]);
+        __builtin_prefetch(&m->s[h[j]]);
+    }
+    for (size_t j = 0; j < nb; j++) {
+        if (key[j] == 0) {
+            person[j] = m->person0;
+            found[j] = m->has0;
+            continue;
+        }
+        size_t i = h[j];
+        while (m->s[i].key != 0 && m->s[i].key != key[j])
+            i = (i + 1) & (m->cap - 1);
+        person[j] = m->s[i].person;
+        found[j] = m->s[i].key != 0;
+    }
+}
+
+/* perm[0..n) such that key[perm[i]] ascends (stable); key is sorted in place. */
+static uint32_t *sort_perm(uint64_t *key, size_t n)
+{
+    if (n > UINT32_MAX)
+        DDW_DIE("too many records or edges on one rank for a 32-bit sort index");
+    uint32_t *perm = ddw_xmalloc((n ? n : 1) * sizeof *perm);
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    ddw_cluster_radix_sort(key, perm, n);
+    return perm;
 }
 
 typedef struct {
@@ -339,110 +615,179 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
 
     /* 1. directory: (key, person) to hash(key) */
     dir_msg *dm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *dm);
+#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < nhome; i++) {
         dm[i] = (dir_msg){home[i].key, home[i].person};
         dest[i] = dir_rank(home[i].key, P);
     }
     size_t ndir;
-    dir_msg *dir = ddw_comm_route(comm, dm, nhome, sizeof *dm, dest, &ndir);
-    free(dm);
-    qsort(dir, ndir, sizeof *dir, cmp_dir);
-    for (size_t i = 1; i < ndir; i++)
-        if (dir[i].key == dir[i - 1].key)
-            status = DDW_EINVAL;
-
-    /* 2. edges to the directory of a, which adds person(a) */
-    edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
-    for (size_t k = 0; k < nedge; k++) {
-        em[k] = (edge_msg){a[k], b[k], 0, w[k]};
-        dest[k] = dir_rank(a[k], P);
-    }
-    size_t ne;
-    edge_msg *ed = ddw_comm_route(comm, em, nedge, sizeof *em, dest, &ne);
-    free(em);
-    free(dest);
-    nmax = ne > nhome ? ne : nhome;
-    dest = ddw_xmalloc((nmax ? nmax : 1) * sizeof *dest);
-    size_t nkeep = 0;
-    for (size_t k = 0; k < ne; k++) {
-        dir_msg probe = {ed[k].a, 0};
-        const dir_msg *d = bsearch(&probe, dir, ndir, sizeof *dir, cmp_dir);
-        if (d == NULL) { /* unknown key: dropped, reported below */
-            status = DDW_EINVAL;
-            continue;
-        }
-        ed[nkeep] = ed[k];
-        ed[nkeep].person = d->person;
-        dest[nkeep++] = comp_rank(d->person, P);
-    }
+    dir_msg *dir = send_items(comm, dm, nhome, sizeof *dm, dest, &ndir);
+    dir_map map;
+    if (dir_build(&map, dir, ndir))
+        status = DDW_EINVAL;
     free(dir);
 
-    /* 3. edges and records to their component's owner */
-    edge_msg *ce = ddw_comm_route(comm, ed, nkeep, sizeof *ed, dest, &ne);
-    free(ed);
-    rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
-    for (size_t i = 0; i < nhome; i++) {
-        memset(&rm[i], 0, sizeof rm[i]);
-        rm[i].r = home[i];
-        rm[i].idx = i;
-        rm[i].rank = me;
-        dest[i] = comp_rank(home[i].person, P);
+    /* 2. every edge learns person(a) at the directory of a, and 3. edges and
+     * records go to their component's owner; 4. there they are grouped by
+     * component (radix sorts by person).  With one rank nothing travels:
+     * edges and records are read where they are. */
+    size_t nr, ne, unknown = 0;
+    uint64_t *rp, *ep;          /* person of each record, of each edge: sorted in 4 */
+    uint32_t *rperm, *eperm;    /* the sorted order */
+    rec_msg *cr = NULL;         /* records received (not with one rank) */
+    ddw_refine_rec *R;
+    ddw_refine_edge *E;
+    if (P == 1) {
+        nr = nhome;
+        ne = nedge;
+        ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : unknown)
+        for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
+            size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
+            int found[BATCH];
+            dir_batch(&map, a + k0, nb, ep + k0, found);
+            for (size_t j = 0; j < nb; j++)
+                unknown += !found[j]; /* its edge then fails its component */
+        }
+        free(map.s);
+        rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            rp[i] = home[i].person;
+        rperm = sort_perm(rp, nr);
+        eperm = sort_perm(ep, ne);
+        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
+        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            R[i] = home[rperm[i]];
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++) {
+            size_t x = eperm[k];
+            E[k] = (ddw_refine_edge){a[x], b[x], w[x]};
+        }
+    } else {
+        edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
+#pragma omp parallel for num_threads(threads_for(nedge)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < nedge; k++) {
+            em[k] = (edge_msg){a[k], b[k], 0, w[k]};
+            dest[k] = dir_rank(a[k], P);
+        }
+        edge_msg *ed = send_items(comm, em, nedge, sizeof *em, dest, &ne);
+        free(dest);
+        nmax = ne > nhome ? ne : nhome;
+        dest = ddw_xmalloc((nmax ? nmax : 1) * sizeof *dest);
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+    reduction(+ : unknown)
+        for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
+            size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
+            uint64_t key[BATCH], person[BATCH];
+            int found[BATCH];
+            for (size_t j = 0; j < nb; j++)
+                key[j] = ed[k0 + j].a;
+            dir_batch(&map, key, nb, person, found);
+            for (size_t j = 0; j < nb; j++) {
+                ed[k0 + j].person = person[j];
+                dest[k0 + j] = found[j] ? comp_rank(person[j], P) : -1;
+                unknown += !found[j];
+            }
+        }
+        free(map.s);
+        size_t nkeep = ne;
+        if (unknown) { /* unknown keys: dropped */
+            nkeep = 0;
+            for (size_t k = 0; k < ne; k++)
+                if (dest[k] >= 0) {
+                    ed[nkeep] = ed[k];
+                    dest[nkeep++] = dest[k];
+                }
+        }
+        edge_msg *ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
+        rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
+#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nhome; i++) {
+            memset(&rm[i], 0, sizeof rm[i]);
+            rm[i].r = home[i];
+            rm[i].idx = i;
+            rm[i].rank = me;
+            dest[i] = comp_rank(home[i].person, P);
+        }
+        cr = send_items(comm, rm, nhome, sizeof *rm, dest, &nr);
+        rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
+        ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            rp[i] = cr[i].r.person;
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++)
+            ep[k] = ce[k].person;
+        rperm = sort_perm(rp, nr);
+        eperm = sort_perm(ep, ne);
+        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
+        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            R[i] = cr[rperm[i]].r;
+#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+        for (size_t k = 0; k < ne; k++) {
+            const edge_msg *m = &ce[eperm[k]];
+            E[k] = (ddw_refine_edge){m->a, m->b, m->w};
+        }
+        free(ce);
     }
-    size_t nr;
-    rec_msg *cr = ddw_comm_route(comm, rm, nhome, sizeof *rm, dest, &nr);
-    free(rm);
     free(dest);
-
-    /* 4. refine every component this rank owns */
-    qsort(cr, nr, sizeof *cr, cmp_rec_msg);
-    qsort(ce, ne, sizeof *ce, cmp_edge_msg);
-    ddw_refine_rec *R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
-    ddw_refine_edge *E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+    free(eperm);
+    if (unknown)
+        status = DDW_EINVAL;
     uint64_t *newp = ddw_xmalloc((nr ? nr : 1) * sizeof *newp);
     comp_range *cg = ddw_xmalloc((nr ? nr : 1) * sizeof *cg);
-    for (size_t i = 0; i < nr; i++)
-        R[i] = cr[i].r;
-    for (size_t k = 0; k < ne; k++)
-        E[k] = (ddw_refine_edge){ce[k].a, ce[k].b, ce[k].w};
     size_t ncomp = 0, k = 0;
     for (size_t i = 0; i < nr;) {
         size_t j = i;
-        while (j < nr && R[j].person == R[i].person)
+        while (j < nr && rp[j] == rp[i])
             j++;
-        for (; k < ne && ce[k].person < R[i].person; k++) /* a component without records */
+        for (; k < ne && ep[k] < rp[i]; k++) /* a component without records */
             status = DDW_EINVAL;
         size_t k0 = k;
-        while (k < ne && ce[k].person == R[i].person)
+        while (k < ne && ep[k] == rp[i])
             k++;
         cg[ncomp++] = (comp_range){i, j, k0, k};
         i = j;
     }
     if (k < ne)
         status = DDW_EINVAL;
-    free(ce);
+    free(rp);
+    free(ep);
     uint64_t checked = 0, split = 0, skipped = 0, created = 0;
     int cstatus = DDW_OK;
-#pragma omp parallel for schedule(dynamic, 16) reduction(+ : checked, split, skipped, created) \
+#pragma omp parallel
+    {
+        workspace ws;
+        memset(&ws, 0, sizeof ws);
+#pragma omp for schedule(dynamic, 64) reduction(+ : checked, split, skipped, created) \
     reduction(min : cstatus)
-    for (size_t c = 0; c < ncomp; c++) {
-        size_t r0 = cg[c].r0, n = cg[c].r1 - r0, nsk = 0;
-        int rc = ddw_refine_component(o, n, R + r0, cg[c].e1 - cg[c].e0, E + cg[c].e0,
-                                      newp + r0, &nsk);
-        if (rc != DDW_OK) {
-            cstatus = rc < cstatus ? rc : cstatus;
+        for (size_t c = 0; c < ncomp; c++) {
+            size_t r0 = cg[c].r0, n = cg[c].r1 - r0, nsk = 0;
+            int rc = refine_one(o, n, R + r0, cg[c].e1 - cg[c].e0, E + cg[c].e0, newp + r0, &nsk,
+                                &ws);
+            if (rc != DDW_OK) {
+                cstatus = rc < cstatus ? rc : cstatus;
+                for (size_t i = r0; i < r0 + n; i++)
+                    newp[i] = R[i].person;
+                continue;
+            }
+            uint64_t nsub = 0; /* one record per sub-cluster is its smallest key */
             for (size_t i = r0; i < r0 + n; i++)
-                newp[i] = R[i].person;
-            continue;
+                nsub += newp[i] == R[i].key;
+            if (n >= 2)
+                checked++;
+            if (nsub >= 2)
+                split++;
+            created += nsub - 1;
+            skipped += nsk;
         }
-        uint64_t nsub = 0; /* one record per sub-cluster is its smallest key */
-        for (size_t i = r0; i < r0 + n; i++)
-            nsub += newp[i] == R[i].key;
-        if (n >= 2)
-            checked++;
-        if (nsub >= 2)
-            split++;
-        created += nsub - 1;
-        skipped += nsk;
+        ws_free(&ws);
     }
     if (cstatus < status)
         status = cstatus;
@@ -451,24 +796,32 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
     free(cg);
 
     /* 5. answers back to the records' home ranks */
-    ans_msg *am = ddw_xmalloc((nr ? nr : 1) * sizeof *am);
-    dest = ddw_xmalloc((nr ? nr : 1) * sizeof *dest);
-    for (size_t i = 0; i < nr; i++) {
-        am[i] = (ans_msg){cr[i].idx, newp[i]};
-        dest[i] = cr[i].rank;
+    size_t na = nr;
+    if (P == 1) {
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++)
+            person_out[rperm[i]] = newp[i];
+    } else {
+        ans_msg *am = ddw_xmalloc((nr ? nr : 1) * sizeof *am);
+        dest = ddw_xmalloc((nr ? nr : 1) * sizeof *dest);
+#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+        for (size_t i = 0; i < nr; i++) {
+            const rec_msg *m = &cr[rperm[i]];
+            am[i] = (ans_msg){m->idx, newp[i]};
+            dest[i] = m->rank;
+        }
+        ans_msg *ans = send_items(comm, am, nr, sizeof *am, dest, &na);
+        free(dest);
+        for (size_t i = 0; i < na; i++)
+            if (ans[i].idx < nhome)
+                person_out[ans[i].idx] = ans[i].person;
+        free(ans);
     }
     free(cr);
+    free(rperm);
     free(newp);
-    size_t na;
-    ans_msg *ans = ddw_comm_route(comm, am, nr, sizeof *am, dest, &na);
-    free(am);
-    free(dest);
     if (na != nhome)
         status = DDW_EINVAL;
-    for (size_t i = 0; i < na; i++)
-        if (ans[i].idx < nhome)
-            person_out[ans[i].idx] = ans[i].person;
-    free(ans);
 
     uint64_t sums[4] = {checked, split, skipped, created};
     ddw_comm_allreduce_u64(comm, sums, 4, DDW_COMM_SUM);

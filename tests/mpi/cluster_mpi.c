@@ -3,7 +3,7 @@
  * (ddw_cluster_run in src/cluster.c) at any number of ranks.
  *
  * For a series of seeds every rank builds the same random graph (up to
- * about 5000 vertices with distinct nonzero keys; sparse random edges, long
+ * about 5000 vertices by default, with distinct nonzero keys; sparse random edges, long
  * paths - one with keys falling along it, the worst case for pointer
  * depth - a star, self-loops, repeated and reversed edges), then keeps only
  * its own slice of the edges and of the keys to ask about.  The slices
@@ -20,7 +20,7 @@
  *
  * Output: "cluster_mpi: OK <n> graphs" on rank 0 and exit 0, or the first
  * mismatch (from the lowest rank that saw one) and exit 1 on every rank.
- * Usage: mpirun -np N cluster_mpi [ngraphs]
+ * Usage: mpirun -np N cluster_mpi [ngraphs [max_records]]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +30,10 @@
 #include "ddw.h"
 #include "ddw_cluster.h"
 #include "ddw_comm.h"
+
+/* Most records (vertices) of a graph: the second argument, 5000 by default;
+ * large graphs (over 100000) take the stage's multi-threaded paths. */
+static size_t max_n = 5000;
 
 /* ---- deterministic random numbers (same stream on every rank) -------------- */
 
@@ -116,9 +120,9 @@ static void make_graph(rng *r, int gi, graph *g)
     else if (gi == 1)
         n = 2;
     else if (gi % 4 == 0)
-        n = 4000 + rng_below(r, 1001);
+        n = max_n / 5 * 4 + rng_below(r, max_n / 5 + 1);
     else
-        n = 1 + rng_below(r, 5000);
+        n = 1 + rng_below(r, max_n);
     g->n = n;
     g->key = ddw_xmalloc(n * sizeof *g->key);
     uint32_t *perm = ddw_xmalloc(n * sizeof *perm);
@@ -458,6 +462,8 @@ int main(int argc, char **argv)
     int ngraphs = argc > 1 ? atoi(argv[1]) : 24;
     if (ngraphs < 1)
         ngraphs = 1;
+    if (argc > 2 && atol(argv[2]) >= 10)
+        max_n = (size_t)atol(argv[2]);
     int failed = 0;
     for (int gi = 0; gi < ngraphs; gi++) {
         uint64_t seed = ddw_mix64(UINT64_C(0xc1a5) + (uint64_t)gi);

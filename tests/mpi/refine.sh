@@ -23,6 +23,11 @@ for np in 1 2 3 4; do
 done
 # components refined by several OpenMP threads per rank
 check "np2 3 threads" mpirun --bind-to none -x OMP_NUM_THREADS=3 -np 2 build/refine_mpi
+# components large and many enough for the multi-threaded sorts and directory
+check "np1 2 threads, large graphs" mpirun --bind-to none -x OMP_NUM_THREADS=2 -np 1 \
+    build/refine_mpi 6 150000
+check "np2 2 threads, large graphs" mpirun --bind-to none -x OMP_NUM_THREADS=2 -np 2 \
+    build/refine_mpi 6 150000
 # the same through the multi-round exchange (tiny rounds)
 check "np3 tiny alltoallv rounds" mpirun --bind-to none -x OMP_NUM_THREADS=1 \
     -x DDW_ALLTOALLV_ROUND_BYTES=40 -np 3 build/refine_mpi 12

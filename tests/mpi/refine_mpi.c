@@ -4,7 +4,7 @@
  * ranks.
  *
  * For a series of seeds every rank builds the same random linkage graph: up
- * to about 5000 records of true people whose identities (PNC ID with a
+ * to about 5000 records by default, of true people whose identities (PNC ID with a
  * validity flag, date of birth) mostly agree but carry typos, missing
  * values, swapped or placeholder dates and now and then another person's
  * ID; strong edges within people and weak ones across them, so that
@@ -28,7 +28,7 @@
  *
  * Output: "refine_mpi: OK <n> graphs" on rank 0 and exit 0, or the first
  * mismatch (from the lowest rank that saw one) and exit 1 on every rank.
- * Usage: mpirun -np N refine_mpi [ngraphs]
+ * Usage: mpirun -np N refine_mpi [ngraphs [max_records]]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,6 +40,10 @@
 #include "ddw_comm.h"
 #include "ddw_norm.h"
 #include "ddw_refine.h"
+
+/* Most records (vertices) of a graph: the second argument, 5000 by default;
+ * large graphs (over 100000) take the stage's multi-threaded paths. */
+static size_t max_n = 5000;
 
 /* ---- deterministic random numbers (same stream on every rank) -------------- */
 
@@ -140,9 +144,9 @@ static void make_graph(rng *r, int gi, graph *g)
     else if (gi == 1)
         n = 3;
     else if (gi % 4 == 0)
-        n = 4000 + rng_below(r, 1001);
+        n = max_n / 5 * 4 + rng_below(r, max_n / 5 + 1);
     else
-        n = 1 + rng_below(r, 5000);
+        n = 1 + rng_below(r, max_n);
     g->n = n;
     g->rec = ddw_xmalloc(n * sizeof *g->rec);
     /* distinct nonzero keys */
@@ -510,6 +514,8 @@ int main(int argc, char **argv)
     int ngraphs = argc > 1 ? atoi(argv[1]) : 24;
     if (ngraphs < 1)
         ngraphs = 1;
+    if (argc > 2 && atol(argv[2]) >= 10)
+        max_n = (size_t)atol(argv[2]);
     int failed = 0;
     for (int gi = 0; gi < ngraphs; gi++) {
         uint64_t seed = ddw_mix64(UINT64_C(0x7ef1e) + (uint64_t)gi);

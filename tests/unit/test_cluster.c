@@ -7,7 +7,9 @@
  * chain, two components, isolated keys) pin down the contract, and 200
  * pseudo-random graphs are checked against a deliberately naive reference
  * (repeated min-label relaxation over the edge list until nothing changes)
- * that shares no code or idea with the union-find under test.  The
+ * that shares no code or idea with the union-find under test.  The radix
+ * sort and a graph large enough for the multi-threaded paths (sorts,
+ * parallel union-find) are checked at 1 and 4 OpenMP threads.  The
  * multi-rank behaviour is covered by tests/mpi/cluster_mpi.c.
  */
 #include <setjmp.h>
@@ -19,6 +21,11 @@
 
 #include <cmocka.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ddw.h"
 #include "ddw_cluster.h"
 #include "ddw_comm.h"
 
@@ -137,6 +144,78 @@ static void test_uf_order_independent(void **state)
         free(first);
         free(minidx);
         free(perm);
+    }
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+static void set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+/* ---- ddw_cluster_radix_sort ------------------------------------------------- */
+
+/* Keys of shape s for i < n. */
+static uint64_t sort_key(int s, size_t i, size_t n, uint64_t *seed)
+{
+    switch (s) {
+    case 0: return rng_next(seed);                                             /* anything */
+    case 1: return DDW_KEY(rng_below(seed, 6), 2 + rng_below(seed, 600000)); /* record keys */
+    case 2: return (rng_next(seed) % 5) * UINT64_C(0x0123456789abc);         /* few values */
+    case 3: return UINT64_C(42);                                             /* all equal */
+    case 4: return (uint64_t)i * 3;                                          /* ascending */
+    case 5: return (uint64_t)(n - i);                                        /* descending */
+    default: return UINT64_MAX - rng_below(seed, 1000);                     /* top bits set */
+    }
+}
+
+static void test_radix_sort(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {0, 1, 2, 3, 1000, 150000};
+    uint64_t seed = 0x5027u;
+    for (size_t zi = 0; zi < sizeof sizes / sizeof *sizes; zi++) {
+        size_t n = sizes[zi];
+        uint64_t *orig = malloc((n + 1) * sizeof *orig), *key = malloc((n + 1) * sizeof *key);
+        uint32_t *val = malloc((n + 1) * sizeof *val);
+        unsigned char *seen = malloc(n + 1);
+        assert_non_null(orig);
+        assert_non_null(key);
+        assert_non_null(val);
+        assert_non_null(seen);
+        for (int shape = 0; shape < 7; shape++) {
+            for (size_t i = 0; i < n; i++)
+                orig[i] = sort_key(shape, i, n, &seed);
+            for (int threads = 1; threads <= 4; threads += 3) {
+                set_threads(threads);
+                memcpy(key, orig, n * sizeof *key);
+                for (size_t i = 0; i < n; i++)
+                    val[i] = (uint32_t)i;
+                ddw_cluster_radix_sort(key, val, n);
+                memset(seen, 0, n + 1);
+                for (size_t i = 0; i < n; i++) {
+                    assert_true(val[i] < n);
+                    assert_false(seen[val[i]]); /* a permutation */
+                    seen[val[i]] = 1;
+                    assert_true(key[i] == orig[val[i]]); /* values travel with their keys */
+                    if (i > 0) {
+                        assert_true(key[i - 1] <= key[i]);
+                        if (key[i - 1] == key[i]) /* stable */
+                            assert_true(val[i - 1] < val[i]);
+                    }
+                }
+            }
+        }
+        set_threads(1);
+        free(orig);
+        free(key);
+        free(val);
+        free(seen);
     }
 }
 
@@ -297,6 +376,77 @@ static void test_random_graphs(void **state)
     ddw_comm_finalize(&comm);
 }
 
+/*
+ * A graph big enough for the multi-threaded paths (200000 vertices with
+ * record-shaped keys, 300000 random edges, a 60000-vertex path with keys
+ * falling along it), at 1 and 4 threads, against ddw_uf.
+ */
+static void test_large_threads(void **state)
+{
+    (void)state;
+    ddw_comm *comm = open_comm();
+    const size_t n = 200000, mr = 300000, len = 60000, m = mr + len - 1;
+    uint64_t seed = 0xb16u;
+    uint64_t *key = malloc(n * sizeof *key), *want = malloc(n * sizeof *want);
+    uint64_t *person = malloc(n * sizeof *person);
+    uint64_t *a = malloc(m * sizeof *a), *b = malloc(m * sizeof *b);
+    uint32_t *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
+    assert_non_null(key);
+    assert_non_null(want);
+    assert_non_null(person);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (size_t i = 0; i < n; i++) /* distinct: the row is unique */
+        key[i] = DDW_KEY(rng_below(&seed, 6), 2 + 3 * i + rng_below(&seed, 3));
+    for (size_t k = 0; k < mr; k++) {
+        x[k] = (uint32_t)rng_below(&seed, n);
+        y[k] = (uint32_t)rng_below(&seed, n);
+    }
+    for (size_t i = 0; i + 1 < len; i++) { /* vertex n-1-i -> n-2-i: keys fall */
+        x[mr + i] = (uint32_t)(n - 1 - i);
+        y[mr + i] = (uint32_t)(n - 2 - i);
+    }
+    for (size_t k = 0; k < m; k++) {
+        a[k] = key[x[k]];
+        b[k] = key[y[k]];
+    }
+    ddw_uf uf;
+    ddw_uf_init(&uf, n);
+    for (size_t k = 0; k < m; k++)
+        ddw_uf_union(&uf, x[k], y[k]);
+    for (size_t i = 0; i < n; i++)
+        want[i] = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = ddw_uf_find(&uf, (uint32_t)i);
+        if (key[i] < want[r])
+            want[r] = key[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        want[i] = want[ddw_uf_find(&uf, (uint32_t)i)];
+    ddw_uf_free(&uf);
+    for (int threads = 1; threads <= 4; threads += 3) {
+        set_threads(threads);
+        ddw_cluster_stats st;
+        memset(person, 0, n * sizeof *person);
+        assert_int_equal(ddw_cluster_run(comm, a, b, m, key, n, person, &st), DDW_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_true(person[i] == want[i]);
+        assert_int_equal(st.rounds, 1);
+        assert_int_equal(st.jump_rounds, 1);
+    }
+    set_threads(1);
+    free(key);
+    free(want);
+    free(person);
+    free(a);
+    free(b);
+    free(x);
+    free(y);
+    ddw_comm_finalize(&comm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_two_components),
         cmocka_unit_test(test_isolated),
         cmocka_unit_test(test_random_graphs),
+        cmocka_unit_test(test_radix_sort),
+        cmocka_unit_test(test_large_threads),
     };
     return cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
 }

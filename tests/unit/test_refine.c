@@ -9,7 +9,9 @@
  * conflicts are checked against a deliberately naive reference (labels
  * relabelled edge by edge, every record pair of the two sides checked with
  * ddw_refine_conflict) that shares none of the set summaries under test.
- * The multi-rank behaviour is covered by tests/mpi/refine_mpi.c.
+ * Thousands of such graphs side by side check ddw_refine_run on its
+ * multi-threaded paths (1 and 4 OpenMP threads).  The multi-rank behaviour
+ * is covered by tests/mpi/refine_mpi.c.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -20,6 +22,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "ddw_cluster.h"
 #include "ddw_comm.h"
@@ -248,6 +254,16 @@ static void test_ties(void **state)
     /* NaN weights come last */
     ddw_refine_edge e5[] = {{10, 20, NAN}, {20, 30, -1.0}};
     check_component(&BOTH, 3, r, 2, e5, (const uint64_t[]){10, 20, 20}, 1);
+    ddw_refine_edge e5b[] = {{20, 30, NAN}, {10, 20, -INFINITY}};
+    check_component(&BOTH, 3, r, 2, e5b, (const uint64_t[]){10, 10, 30}, 1);
+    /* -0 and +0 are equal weights: (10,20) before (20,30) either way */
+    ddw_refine_edge e6[] = {{20, 30, 0.0}, {10, 20, -0.0}};
+    check_component(&BOTH, 3, r, 2, e6, (const uint64_t[]){10, 10, 30}, 1);
+    ddw_refine_edge e7[] = {{20, 30, -0.0}, {10, 20, 0.0}};
+    check_component(&BOTH, 3, r, 2, e7, (const uint64_t[]){10, 10, 30}, 1);
+    /* tiny differences count: the denormal wins over zero */
+    ddw_refine_edge e8[] = {{20, 30, 5e-324}, {10, 20, 0.0}};
+    check_component(&BOTH, 3, r, 2, e8, (const uint64_t[]){10, 20, 20}, 1);
 
     /* every order of records and edges (with a duplicate) gives one answer */
     ddw_refine_rec q[] = {{4, 0, 0, NONE, 0, 0}, {8, 0, 5, NONE, 1, 0}, {6, 0, 6, NONE, 1, 0},
@@ -636,6 +652,137 @@ static void test_run_hand(void **state)
     ddw_comm_finalize(&comm);
 }
 
+/*
+ * Thousands of random graphs side by side (about 180000 records and 270000
+ * edges: the multi-threaded sorts, directory and component loop), records
+ * and edges shuffled: ddw_refine_run at 1 and 4 threads gives each graph's
+ * ddw_refine_component answer and identical statistics.
+ */
+static void test_run_threads_large(void **state)
+{
+    (void)state;
+    ddw_comm *comm = open_comm();
+    const size_t ngraphs = 3000;
+    uint64_t s = 0x1a26e;
+    size_t n = 0, m = 0, rcap = 0, ecap = 0;
+    ddw_refine_rec *rec = NULL;
+    ddw_refine_edge *edge = NULL;
+    uint64_t *want = NULL, next_row = 2, want_skipped = 0;
+    for (size_t gi = 0; gi < ngraphs; gi++) {
+        rgraph g;
+        make_rgraph(&s, &g);
+        /* fresh keys, distinct over all graphs, in random order */
+        uint64_t *nk = malloc(g.n * sizeof *nk);
+        assert_non_null(nk);
+        for (size_t i = 0; i < g.n; i++)
+            nk[i] = DDW_KEY(rng_below(&s, 6), next_row + i);
+        for (size_t k = g.n; k > 1; k--) {
+            size_t j = rng_below(&s, k);
+            uint64_t t = nk[k - 1];
+            nk[k - 1] = nk[j];
+            nk[j] = t;
+        }
+        next_row += g.n;
+        for (size_t k = 0; k < g.m; k++) {
+            g.e[k].a = nk[index_of(&g, g.e[k].a)];
+            g.e[k].b = nk[index_of(&g, g.e[k].b)];
+        }
+        for (size_t i = 0; i < g.n; i++)
+            g.r[i].key = nk[i];
+        free(nk);
+        if (n + g.n > rcap) {
+            rcap = 2 * (n + g.n);
+            rec = realloc(rec, rcap * sizeof *rec);
+            want = realloc(want, rcap * sizeof *want);
+            assert_non_null(rec);
+            assert_non_null(want);
+        }
+        if (m + g.m > ecap) {
+            ecap = 2 * (m + g.m) + 1;
+            edge = realloc(edge, ecap * sizeof *edge);
+            assert_non_null(edge);
+        }
+        size_t sk;
+        assert_int_equal(ddw_refine_component(&BOTH, g.n, g.r, g.m, g.e, want + n, &sk), DDW_OK);
+        want_skipped += sk;
+        memcpy(rec + n, g.r, g.n * sizeof *rec);
+        memcpy(edge + m, g.e, g.m * sizeof *edge);
+        n += g.n;
+        m += g.m;
+        free(g.r);
+        free(g.e);
+    }
+    assert_true(n > 100000 && m > 100000);
+    /* shuffle records (with their answers) and edges */
+    for (size_t k = n; k > 1; k--) {
+        size_t j = rng_below(&s, k);
+        ddw_refine_rec t = rec[k - 1];
+        rec[k - 1] = rec[j];
+        rec[j] = t;
+        uint64_t tw = want[k - 1];
+        want[k - 1] = want[j];
+        want[j] = tw;
+    }
+    for (size_t k = m; k > 1; k--) {
+        size_t j = rng_below(&s, k);
+        ddw_refine_edge t = edge[k - 1];
+        edge[k - 1] = edge[j];
+        edge[j] = t;
+    }
+    uint64_t *a = malloc((m + 1) * sizeof *a), *b = malloc((m + 1) * sizeof *b);
+    uint64_t *keys = malloc(n * sizeof *keys), *got = malloc(n * sizeof *got);
+    double *w = malloc((m + 1) * sizeof *w);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(keys);
+    assert_non_null(got);
+    assert_non_null(w);
+    for (size_t k = 0; k < m; k++) {
+        a[k] = edge[k].a;
+        b[k] = edge[k].b;
+        w[k] = edge[k].w;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = rec[i].key;
+    ddw_cluster_stats cs;
+    assert_int_equal(ddw_cluster_run(comm, a, b, m, keys, n, got, &cs), DDW_OK);
+    for (size_t i = 0; i < n; i++)
+        rec[i].person = got[i];
+    ddw_refine_stats first = {0, 0, 0, 0};
+    for (int threads = 1; threads <= 4; threads += 3) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        ddw_refine_stats st;
+        memset(got, 0, n * sizeof *got);
+        assert_int_equal(ddw_refine_run(comm, &BOTH, n, rec, m, a, b, w, got, &st), DDW_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_true(got[i] == want[i]);
+        assert_true(st.edges_skipped == want_skipped);
+        if (threads == 1) {
+            first = st;
+            assert_true(st.components_split > 100);
+        } else {
+            assert_true(st.components_checked == first.components_checked);
+            assert_true(st.components_split == first.components_split);
+            assert_true(st.edges_skipped == first.edges_skipped);
+            assert_true(st.subclusters_created == first.subclusters_created);
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    free(rec);
+    free(edge);
+    free(want);
+    free(a);
+    free(b);
+    free(keys);
+    free(got);
+    free(w);
+    ddw_comm_finalize(&comm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_ties),           cmocka_unit_test(test_no_conflict),
         cmocka_unit_test(test_component_errors), cmocka_unit_test(test_random_graphs),
         cmocka_unit_test(test_run_hand),       cmocka_unit_test(test_attach_once),
+        cmocka_unit_test(test_run_threads_large),
     };
     return cmocka_run_group_tests_name("refine", tests, NULL, NULL);
 }
