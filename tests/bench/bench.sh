@@ -27,14 +27,16 @@ OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink gen
 echo "== generate $persons persons: 2 ranks x 1 thread" >&2
 cat "$out/generate.log" >&2
 if [ -f "$data/truth.csv" ] && cmp -s "$data/truth.csv" "$out/gen_tmp/truth.csv"; then
+    # same data: keep the cached CSVs, but take this build's configs
+    cp "$out/gen_tmp/link.ini" "$out/gen_tmp/attributor.ini" "$data/"
     rm -rf "$out/gen_tmp"
 else
     rm -rf "$data"
     mv "$out/gen_tmp" "$data"
-    # link.ini names its own directory
-    sed -i "s#$out/gen_tmp#$data#g; s#$(realpath "$out")/gen_tmp#$(realpath "$data")#g" \
-        "$data/link.ini" "$data/attributor.ini"
 fi
+# link.ini names its own directory
+sed -i "s#$out/gen_tmp#$data#g; s#$(realpath "$out")/gen_tmp#$(realpath "$data")#g" \
+    "$data/link.ini" "$data/attributor.ini"
 records=$(($(cat "$data"/ndtms.csv "$data"/dip.csv "$data"/drug_tests.csv "$data"/oasys.csv \
     "$data"/pnc.csv "$data"/ppo.csv | wc -l) - 6))
 
@@ -49,7 +51,7 @@ run() { # NAME NP THREADS [DATA]
 # growth inputs: generated once, cached like the main one
 gen_cached() { # PERSONS -> directory
     local n=$1 d=$out/gen_$1
-    if [ ! -f "$d/link.ini" ]; then
+    if [ ! -f "$d/link.ini" ] || ! grep -q attach_once "$d/link.ini"; then
         rm -rf "$d"
         OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink generate \
             --persons "$n" --seed 99 --out "$d" 2>/dev/null >/dev/null
