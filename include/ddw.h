@@ -71,9 +71,17 @@ size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void ddw_utc_now(char out[32]);
 
-/* Sorts key[0..n) ascending carrying val[] along: a stable LSD radix sort on
- * 8-bit digits, skipping digits equal in every key. */
+/*
+ * Sorts key[0..n) ascending carrying val[] along: a stable LSD radix sort on
+ * digits of up to 8 bits that leave out bits equal in every key, with OpenMP
+ * threads counting and scattering contiguous slices (the result is the same
+ * for any thread count; one thread when called inside a parallel region);
+ * returns at once if the keys already ascend.  Allocates n * 12 bytes of
+ * scratch; ddw_radix_sort_u64_buf uses the caller's k2[n] and v2[n] instead
+ * (NULL: allocated), whose contents are then garbage.
+ */
 void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n);
+void ddw_radix_sort_u64_buf(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2, uint32_t *v2);
 
 /* A growing NUL-terminated string (zero-initialise; the caller frees p). */
 typedef struct {

@@ -25,15 +25,6 @@ uint32_t ddw_uf_find(ddw_uf *uf, uint32_t x);
 /* Joins the sets of x and y; the smaller index becomes the root. */
 void ddw_uf_union(ddw_uf *uf, uint32_t x, uint32_t y);
 
-/*
- * Sorts key[0..n) ascending carrying val[] along (the stage's sort, also
- * used by refine.c): a stable LSD radix sort on digits of up to 8 bits that
- * leave out bits equal in every key, with OpenMP threads counting and
- * scattering contiguous slices (so the result is the same for any thread
- * count); returns at once if the keys already ascend.  Allocates n * 12
- * bytes of scratch.
- */
-void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n);
 
 typedef struct {
     int rounds;        /* contraction rounds */

@@ -106,111 +106,6 @@ static size_t nslices(int nt) { return nt > 1 ? (size_t)nt * PAR_SLICES : 1; }
 /* First item of slice u of ns over n items (slice_lo(n, ns, ns) = n). */
 static size_t slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
 
-/* ---- radix sort ------------------------------------------------------------------ */
-
-/* Bits of a radix digit (2^8 counters per slice). */
-#define RADIX_BITS 8
-
-/*
- * One stable pass by the digit (key >> sh) & mask (< 2^RADIX_BITS) from
- * (ks, vs) to (kd, vd): every slice of the input is counted, then the
- * slices scatter in order; threads take slices as they come.
- */
-static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uint32_t *vd,
-                       size_t n, int sh, unsigned mask, int nt, size_t ns,
-                       size_t (*cnt)[1 << RADIX_BITS])
-{
-#pragma omp parallel num_threads(nt)
-    {
-#pragma omp for schedule(dynamic, 1)
-        for (size_t u = 0; u < ns; u++) {
-            size_t *c = cnt[u];
-            memset(c, 0, (mask + 1) * sizeof *c);
-            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++)
-                c[(ks[i] >> sh) & mask]++;
-        }
-#pragma omp single
-        {
-            size_t sum = 0;
-            for (size_t d = 0; d <= mask; d++)
-                for (size_t u = 0; u < ns; u++) {
-                    size_t x = cnt[u][d];
-                    cnt[u][d] = sum;
-                    sum += x;
-                }
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (size_t u = 0; u < ns; u++) {
-            size_t *c = cnt[u];
-            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++) {
-                size_t p = c[(ks[i] >> sh) & mask]++;
-                kd[p] = ks[i];
-                vd[p] = vs[i];
-            }
-        }
-    }
-}
-
-/* ddw_cluster_radix_sort with scratch arrays k2, v2 of n items (NULL:
- * allocated here when needed); on return they hold nothing of use. */
-static void radix_sort(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2, uint32_t *v2)
-{
-    if (n < 2)
-        return;
-    int nt = threads_for(n);
-    size_t ns = nslices(nt);
-    uint64_t k0 = key[0], diff = 0; /* bits that differ between some keys */
-    size_t descents = 0;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK) reduction(| : diff) \
-    reduction(+ : descents)
-    for (size_t i = 0; i < n; i++) {
-        diff |= key[i] ^ k0;
-        descents += i > 0 && key[i] < key[i - 1];
-    }
-    if (descents == 0) /* already ascending */
-        return;
-    size_t(*cnt)[1 << RADIX_BITS] = ddw_xmalloc(ns * sizeof *cnt);
-    void *own_k = NULL, *own_v = NULL;
-    if (k2 == NULL)
-        k2 = own_k = ddw_xmalloc(n * sizeof *k2);
-    if (v2 == NULL)
-        v2 = own_v = ddw_xmalloc(n * sizeof *v2);
-    uint32_t *vs = val, *vd = v2;
-    uint64_t *ks = key, *kd = k2;
-    /* digits of up to RADIX_BITS bits, each starting at the lowest bit that
-     * still varies, so bits equal in every key cost no pass */
-    while (diff) {
-        int sh = __builtin_ctzll(diff);
-        uint64_t vary = (diff >> sh) & ((UINT64_C(1) << RADIX_BITS) - 1);
-        /* the digit ends at the highest varying bit of the window; bits
-         * above it are the same in every key */
-        unsigned mask = (unsigned)((UINT64_C(2) << (63 - __builtin_clzll(vary))) - 1);
-        diff &= ~((uint64_t)mask << sh);
-        radix_pass(ks, vs, kd, vd, n, sh, mask, nt, ns, cnt);
-        uint64_t *tk = ks;
-        ks = kd;
-        kd = tk;
-        uint32_t *tv = vs;
-        vs = vd;
-        vd = tv;
-    }
-    if (ks != key) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
-        for (size_t i = 0; i < n; i++) {
-            key[i] = ks[i];
-            val[i] = vs[i];
-        }
-    }
-    free(own_k);
-    free(own_v);
-    free(cnt);
-}
-
-void ddw_cluster_radix_sort(uint64_t *key, uint32_t *val, size_t n)
-{
-    radix_sort(key, val, n, NULL, NULL);
-}
-
 /* ---- open-addressing map key -> parent (key 0 = empty slot) -------------- */
 
 typedef struct {
@@ -374,7 +269,7 @@ static uint64_t *sort_pairs(uint64_t *c, size_t n)
         x[i] = c[2 * i];
         idx[i] = (uint32_t)i;
     }
-    ddw_cluster_radix_sort(x, idx, n);
+    ddw_radix_sort_u64(x, idx, n);
     uint64_t *s = ddw_xmalloc(n * 16);
 #pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t k = 0; k < n; k++) {
@@ -463,7 +358,7 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
      * occurrences, then number them */
     uint64_t *v = ddw_xmalloc((n2 ? n2 : 1) * sizeof *v);
     uint32_t *vid = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vid);
-    radix_sort(vk, vs, n2, v, vid);
+    ddw_radix_sort_u64_buf(vk, vs, n2, v, vid);
     size_t *first = ddw_xcalloc(ns + 1, sizeof *first);
 #pragma omp parallel num_threads(nt)
     {
@@ -566,7 +461,7 @@ static void cluster_one_rank(const uint64_t *a, const uint64_t *b, size_t ne,
         sk[i] = keys[i];
         si[i] = (uint32_t)i;
     }
-    radix_sort(sk, si, nkeys, NULL, NULL);
+    ddw_radix_sort_u64(sk, si, nkeys);
     /* each slice of the sorted keys is merged with v from a search onwards */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (size_t u = 0; u < ns; u++) {

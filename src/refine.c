@@ -587,7 +587,7 @@ static uint32_t *sort_perm(uint64_t *key, size_t n)
 #pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
-    ddw_cluster_radix_sort(key, perm, n);
+    ddw_radix_sort_u64(key, perm, n);
     return perm;
 }
 

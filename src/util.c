@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 
@@ -132,36 +136,107 @@ void ddw_utc_now(char out[32])
 
 /* Sorts key[0..n) ascending carrying val[] along: stable LSD radix sort on
  * 8-bit digits, skipping digits that are equal in every key. */
-void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n)
+/* ---- radix sort ------------------------------------------------------------------ */
+
+/* Items per thread below which a sort pass uses fewer threads; slices per thread. */
+#define RADIX_PAR_MIN 32768
+#define RADIX_PAR_CHUNK 16384
+#define RADIX_SLICES 8
+
+static int radix_threads(size_t n)
+{
+#ifdef _OPENMP
+    size_t t = n / RADIX_PAR_MIN, max = (size_t)omp_get_max_threads();
+    if (omp_in_parallel())
+        return 1;
+    return t < 1 ? 1 : (int)(t < max ? t : max);
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+static size_t nslices(int nt) { return nt > 1 ? (size_t)nt * RADIX_SLICES : 1; }
+
+static size_t slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
+
+/* Bits of a radix digit (2^8 counters per slice). */
+#define RADIX_BITS 8
+
+/*
+ * One stable pass by the digit (key >> sh) & mask (< 2^RADIX_BITS) from
+ * (ks, vs) to (kd, vd): every slice of the input is counted, then the
+ * slices scatter in order; threads take slices as they come.
+ */
+static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uint32_t *vd,
+                       size_t n, int sh, unsigned mask, int nt, size_t ns,
+                       size_t (*cnt)[1 << RADIX_BITS])
+{
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t *c = cnt[u];
+            memset(c, 0, (mask + 1) * sizeof *c);
+            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++)
+                c[(ks[i] >> sh) & mask]++;
+        }
+#pragma omp single
+        {
+            size_t sum = 0;
+            for (size_t d = 0; d <= mask; d++)
+                for (size_t u = 0; u < ns; u++) {
+                    size_t x = cnt[u][d];
+                    cnt[u][d] = sum;
+                    sum += x;
+                }
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t u = 0; u < ns; u++) {
+            size_t *c = cnt[u];
+            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++) {
+                size_t p = c[(ks[i] >> sh) & mask]++;
+                kd[p] = ks[i];
+                vd[p] = vs[i];
+            }
+        }
+    }
+}
+
+void ddw_radix_sort_u64_buf(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2, uint32_t *v2)
 {
     if (n < 2)
         return;
-    size_t(*hist)[256] = ddw_xcalloc(8, sizeof *hist);
+    int nt = radix_threads(n);
+    size_t ns = nslices(nt);
+    uint64_t k0 = key[0], diff = 0; /* bits that differ between some keys */
+    size_t descents = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, RADIX_PAR_CHUNK) reduction(| : diff) \
+    reduction(+ : descents)
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = key[i];
-        for (int d = 0; d < 8; d++)
-            hist[d][(k >> (8 * d)) & 255]++;
+        diff |= key[i] ^ k0;
+        descents += i > 0 && key[i] < key[i - 1];
     }
-    uint64_t *k2 = ddw_xmalloc(n * sizeof *k2);
-    uint32_t *v2 = ddw_xmalloc(n * sizeof *v2);
-    uint64_t *ks = key, *kd = k2;
+    if (descents == 0) /* already ascending */
+        return;
+    size_t(*cnt)[1 << RADIX_BITS] = ddw_xmalloc(ns * sizeof *cnt);
+    void *own_k = NULL, *own_v = NULL;
+    if (k2 == NULL)
+        k2 = own_k = ddw_xmalloc(n * sizeof *k2);
+    if (v2 == NULL)
+        v2 = own_v = ddw_xmalloc(n * sizeof *v2);
     uint32_t *vs = val, *vd = v2;
-    for (int d = 0; d < 8; d++) {
-        size_t *h = hist[d];
-        int sh = 8 * d;
-        if (h[(ks[0] >> sh) & 255] == n)
-            continue;
-        size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = h[b];
-            h[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t pos = h[(ks[i] >> sh) & 255]++;
-            kd[pos] = ks[i];
-            vd[pos] = vs[i];
-        }
+    uint64_t *ks = key, *kd = k2;
+    /* digits of up to RADIX_BITS bits, each starting at the lowest bit that
+     * still varies, so bits equal in every key cost no pass */
+    while (diff) {
+        int sh = __builtin_ctzll(diff);
+        uint64_t vary = (diff >> sh) & ((UINT64_C(1) << RADIX_BITS) - 1);
+        /* the digit ends at the highest varying bit of the window; bits
+         * above it are the same in every key */
+        unsigned mask = (unsigned)((UINT64_C(2) << (63 - __builtin_clzll(vary))) - 1);
+        diff &= ~((uint64_t)mask << sh);
+        radix_pass(ks, vs, kd, vd, n, sh, mask, nt, ns, cnt);
         uint64_t *tk = ks;
         ks = kd;
         kd = tk;
@@ -170,13 +245,22 @@ void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n)
         vd = tv;
     }
     if (ks != key) {
-        memcpy(key, ks, n * sizeof *key);
-        memcpy(val, vs, n * sizeof *val);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, RADIX_PAR_CHUNK)
+        for (size_t i = 0; i < n; i++) {
+            key[i] = ks[i];
+            val[i] = vs[i];
+        }
     }
-    free(k2);
-    free(v2);
-    free(hist);
+    free(own_k);
+    free(own_v);
+    free(cnt);
 }
+
+void ddw_radix_sort_u64(uint64_t *key, uint32_t *val, size_t n)
+{
+    ddw_radix_sort_u64_buf(key, val, n, NULL, NULL);
+}
+
 
 void ddw_text_printf(ddw_text *b, const char *fmt, ...)
 {

@@ -158,7 +158,7 @@ static void set_threads(int t)
 #endif
 }
 
-/* ---- ddw_cluster_radix_sort ------------------------------------------------- */
+/* ---- ddw_radix_sort_u64 ------------------------------------------------- */
 
 /* Keys of shape s for i < n. */
 static uint64_t sort_key(int s, size_t i, size_t n, uint64_t *seed)
@@ -196,7 +196,7 @@ static void test_radix_sort(void **state)
                 memcpy(key, orig, n * sizeof *key);
                 for (size_t i = 0; i < n; i++)
                     val[i] = (uint32_t)i;
-                ddw_cluster_radix_sort(key, val, n);
+                ddw_radix_sort_u64(key, val, n);
                 memset(seen, 0, n + 1);
                 for (size_t i = 0; i < n; i++) {
                     assert_true(val[i] < n);
