@@ -71,6 +71,34 @@ size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void ddw_utc_now(char out[32]);
 
+/* A hint to fetch the cache line holding addr; no effect on results. */
+#if defined(__GNUC__)
+#define DDW_PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define DDW_PREFETCH(addr) ((void)(addr))
+#endif
+
+/* Prefetch hints for the cache lines (64 bytes) holding bytes [s, e). */
+static inline void ddw_prefetch_bytes(const void *s, const void *e)
+{
+    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
+    for (; a < z; a += 64)
+        DDW_PREFETCH((const void *)a);
+}
+
+/*
+ * OpenMP work sharing for passes over large arrays: threads worth using for
+ * n items (1 per 32768 items, at most the OpenMP maximum; 1 inside a
+ * parallel region), contiguous slices for nt threads (8 per thread, so a
+ * thread the machine delays does not hold the others up), the first item of
+ * slice u of ns over n items (ddw_par_slice_lo(n, ns, ns) = n), and the
+ * iterations per chunk of a dynamically scheduled loop.
+ */
+int ddw_par_threads(size_t n);
+size_t ddw_par_slices(int nt);
+size_t ddw_par_slice_lo(size_t n, size_t ns, size_t u);
+#define DDW_PAR_CHUNK 16384
+
 /*
  * Sorts key[0..n) ascending carrying val[] along: a stable LSD radix sort on
  * digits of up to 8 bits that leave out bits equal in every key, with OpenMP

@@ -76,35 +76,11 @@ void ddw_uf_union(ddw_uf *uf, uint32_t x, uint32_t y)
 /* ---- threads ------------------------------------------------------------------ */
 
 /*
- * Loops over large arrays run on OpenMP threads, in chunks (PAR_CHUNK
+ * Loops over large arrays run on OpenMP threads, in chunks (DDW_PAR_CHUNK
  * iterations, or slices of an array) that threads take as they come, so a
  * thread that the machine delays does not hold the others up.
  */
 
-/* Items per thread below which a loop or sort pass uses fewer threads. */
-#define PAR_MIN 32768
-/* Iterations per chunk of a dynamically scheduled loop. */
-#define PAR_CHUNK 16384
-/* Slices per thread of a pass that works on contiguous slices. */
-#define PAR_SLICES 8
-
-/* Threads worth using for a pass over n items (at most the OpenMP maximum). */
-static int threads_for(size_t n)
-{
-#ifdef _OPENMP
-    size_t t = n / PAR_MIN, max = (size_t)omp_get_max_threads();
-    return t < 1 ? 1 : (int)(t < max ? t : max);
-#else
-    (void)n;
-    return 1;
-#endif
-}
-
-/* Slices of a pass on nt threads. */
-static size_t nslices(int nt) { return nt > 1 ? (size_t)nt * PAR_SLICES : 1; }
-
-/* First item of slice u of ns over n items (slice_lo(n, ns, ns) = n). */
-static size_t slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
 
 /* ---- open-addressing map key -> parent (key 0 = empty slot) -------------- */
 
@@ -183,7 +159,7 @@ static uint64_t *map_insert(u64map *m, uint64_t key)
 static void map_get_all(const u64map *m, const uint64_t *key, size_t n, uint64_t *out)
 {
     size_t mask = m->cap - 1;
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK / BATCH)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK / BATCH)
     for (size_t i0 = 0; i0 < n; i0 += BATCH) {
         size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
         for (size_t j = 0; j < nb; j++) {
@@ -217,7 +193,7 @@ static uint64_t *route_pairs(const ddw_comm *comm, uint64_t *pairs, size_t n, si
         return pairs;
     }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(pairs[2 * i], P);
     uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
@@ -271,7 +247,7 @@ static uint64_t *sort_pairs(uint64_t *c, size_t n)
     }
     ddw_radix_sort_u64(x, idx, n);
     uint64_t *s = ddw_xmalloc(n * 16);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t k = 0; k < n; k++) {
         s[2 * k] = x[k];
         s[2 * k + 1] = c[2 * (size_t)idx[k] + 1];
@@ -342,11 +318,11 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
     size_t n2 = 2 * ne;
     if (n2 > UINT32_MAX)
         DDW_DIE("too many edges on one rank for a 32-bit union-find");
-    int nt = threads_for(n2);
-    size_t ns = nslices(nt);
+    int nt = ddw_par_threads(n2);
+    size_t ns = ddw_par_slices(nt);
     uint64_t *vk = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vk);
     uint32_t *vs = ddw_xmalloc((n2 ? n2 : 1) * sizeof *vs);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t k = 0; k < ne; k++) {
         vk[2 * k] = a[k * stride];
         vk[2 * k + 1] = b[k * stride];
@@ -365,7 +341,7 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
 #pragma omp for schedule(dynamic, 1)
         for (size_t u = 0; u < ns; u++) {
             size_t c = 0;
-            for (size_t i = slice_lo(n2, ns, u), hi = slice_lo(n2, ns, u + 1); i < hi; i++)
+            for (size_t i = ddw_par_slice_lo(n2, ns, u), hi = ddw_par_slice_lo(n2, ns, u + 1); i < hi; i++)
                 c += i == 0 || vk[i] != vk[i - 1];
             first[u + 1] = c;
         }
@@ -375,7 +351,7 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
 #pragma omp for schedule(dynamic, 1)
         for (size_t u = 0; u < ns; u++) {
             size_t c = first[u];
-            for (size_t i = slice_lo(n2, ns, u), hi = slice_lo(n2, ns, u + 1); i < hi; i++) {
+            for (size_t i = ddw_par_slice_lo(n2, ns, u), hi = ddw_par_slice_lo(n2, ns, u + 1); i < hi; i++) {
                 if (i == 0 || vk[i] != vk[i - 1])
                     v[c++] = vk[i];
                 vid[vs[i]] = (uint32_t)(c - 1);
@@ -390,15 +366,15 @@ static uint32_t *local_roots(const uint64_t *a, const uint64_t *b, size_t stride
      * index, so each set's root is its smallest index, i.e. key, whatever
      * the order in which threads link */
     uint32_t *par = ddw_xmalloc((nv ? nv : 1) * sizeof *par);
-#pragma omp parallel num_threads(threads_for(ne))
+#pragma omp parallel num_threads(ddw_par_threads(ne))
     {
-#pragma omp for schedule(dynamic, PAR_CHUNK)
+#pragma omp for schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nv; i++)
             par[i] = (uint32_t)i;
-#pragma omp for schedule(dynamic, PAR_CHUNK)
+#pragma omp for schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < ne; k++)
             uf_link(par, vid[2 * k], vid[2 * k + 1]);
-#pragma omp for schedule(dynamic, PAR_CHUNK)
+#pragma omp for schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nv; i++)
             __atomic_store_n(&par[i], uf_root(par, (uint32_t)i), __ATOMIC_RELAXED);
     }
@@ -454,9 +430,9 @@ static void cluster_one_rank(const uint64_t *a, const uint64_t *b, size_t ne,
         DDW_DIE("too many keys on one rank for a 32-bit sort index");
     uint64_t *sk = ddw_xmalloc((nkeys ? nkeys : 1) * sizeof *sk);
     uint32_t *si = ddw_xmalloc((nkeys ? nkeys : 1) * sizeof *si);
-    int nt = threads_for(nkeys);
-    size_t ns = nslices(nt);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, PAR_CHUNK)
+    int nt = ddw_par_threads(nkeys);
+    size_t ns = ddw_par_slices(nt);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < nkeys; i++) {
         sk[i] = keys[i];
         si[i] = (uint32_t)i;
@@ -465,7 +441,7 @@ static void cluster_one_rank(const uint64_t *a, const uint64_t *b, size_t ne,
     /* each slice of the sorted keys is merged with v from a search onwards */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (size_t u = 0; u < ns; u++) {
-        size_t lo = slice_lo(nkeys, ns, u), hi = slice_lo(nkeys, ns, u + 1);
+        size_t lo = ddw_par_slice_lo(nkeys, ns, u), hi = ddw_par_slice_lo(nkeys, ns, u + 1);
         size_t j = lo < hi ? ddw_lower_bound_u64(v, nv, sk[lo]) : 0;
         for (size_t i = lo; i < hi; i++) {
             while (j < nv && v[j] < sk[i])
@@ -492,7 +468,7 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
         return;
     }
     int *dest = ddw_xmalloc((n ? n : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(q[i], P);
     uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
@@ -519,7 +495,7 @@ static void lookup(const ddw_comm *comm, const u64map *m, const uint64_t *q, siz
     void *back;
     uint64_t btotal;
     ddw_comm_alltoallv(comm, rq, rcnt, &back, cnt, &btotal);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         ans[i] = ((uint64_t *)back)[slot[i]];
     free(back);
@@ -545,7 +521,7 @@ ddw_status ddw_cluster_run(const ddw_comm *comm, const uint64_t *a, const uint64
     /* current edge list, as pairs */
     size_t ne = nedges;
     uint64_t *e = ddw_xmalloc((ne ? ne : 1) * 16);
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < ne; i++) {
         e[2 * i] = a[i];
         e[2 * i + 1] = b[i];

@@ -732,19 +732,6 @@ void ddw_compare_plan_levels(const ddw_compare_plan *p, size_t pi, size_t pj, ui
     }
 }
 
-#if defined(__GNUC__)
-#define PREFETCH(addr) __builtin_prefetch(addr)
-#else
-#define PREFETCH(addr) ((void)(addr))
-#endif
-
-/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
-static void prefetch_bytes(const void *s, const void *e)
-{
-    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
-    for (; a < z; a += 64)
-        PREFETCH((const void *)a);
-}
 
 void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, int text)
 {
@@ -753,13 +740,13 @@ void ddw_compare_plan_prefetch(const ddw_compare_plan *p, size_t k0, size_t k1, 
     for (int c = 0; c < p->ncompare; c++) {
         const plan_comp *pc = &p->comp[c];
         if (!text && !p->rec_of)
-            prefetch_bytes(pc->v + k0, pc->v + k1);
+            ddw_prefetch_bytes(pc->v + k0, pc->v + k1);
         else if (!text)
             for (size_t k = k0; k < k1; k++)
-                PREFETCH(pc->v + p->rec_of[k]);
+                DDW_PREFETCH(pc->v + p->rec_of[k]);
         else if (pc->need_feat) /* the texts features read; a record's texts are adjacent */
             for (size_t k = k0; k < k1; k++)
-                PREFETCH(p->r->arena + pc->v[rec_at(p, k)].off);
+                DDW_PREFETCH(p->r->arena + pc->v[rec_at(p, k)].off);
     }
 }
 

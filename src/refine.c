@@ -392,22 +392,6 @@ ddw_status ddw_refine_component(const ddw_refine_opts *o, size_t nrec, const ddw
 
 /* ---- distributed driver ----------------------------------------------------------- */
 
-/* Items per thread below which a loop uses fewer threads. */
-#define PAR_MIN 32768
-/* Iterations per chunk of a dynamically scheduled loop (threads take chunks
- * as they come, so a thread the machine delays does not hold the others up). */
-#define PAR_CHUNK 16384
-
-static int threads_for(size_t n)
-{
-#ifdef _OPENMP
-    size_t t = n / PAR_MIN, max = (size_t)omp_get_max_threads();
-    return t < 1 ? 1 : (int)(t < max ? t : max);
-#else
-    (void)n;
-    return 1;
-#endif
-}
 
 /* Directory entry at hash(key): a home record's person ID. */
 typedef struct {
@@ -471,7 +455,7 @@ static void *send_items(const ddw_comm *comm, void *items, size_t n, size_t size
     char *sbuf = ddw_xmalloc(n * size + 1);
     const char *src = items;
     size_t words = size / 8;
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < words; k++)
             memcpy(sbuf + pos[i] * size + 8 * k, src + i * size + 8 * k, 8);
@@ -520,7 +504,7 @@ static size_t dir_build(dir_map *m, const dir_msg *d, size_t n)
     m->has0 = 0;
     m->person0 = 0;
     dir_msg *s = m->s;
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK / BATCH) \
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK / BATCH) \
     reduction(+ : dup)
     for (size_t i0 = 0; i0 < n; i0 += BATCH) {
         size_t nb = n - i0 < BATCH ? n - i0 : BATCH, h[BATCH];
@@ -584,7 +568,7 @@ static uint32_t *sort_perm(uint64_t *key, size_t n)
     if (n > UINT32_MAX)
         DDW_DIE("too many records or edges on one rank for a 32-bit sort index");
     uint32_t *perm = ddw_xmalloc((n ? n : 1) * sizeof *perm);
-#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
     ddw_radix_sort_u64(key, perm, n);
@@ -615,7 +599,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
 
     /* 1. directory: (key, person) to hash(key) */
     dir_msg *dm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *dm);
-#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nhome)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < nhome; i++) {
         dm[i] = (dir_msg){home[i].key, home[i].person};
         dest[i] = dir_rank(home[i].key, P);
@@ -641,7 +625,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         nr = nhome;
         ne = nedge;
         ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK / BATCH) \
     reduction(+ : unknown)
         for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
             size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
@@ -652,24 +636,24 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         }
         free(map.s);
         rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             rp[i] = home[i].person;
         rperm = sort_perm(rp, nr);
         eperm = sort_perm(ep, ne);
         R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
         E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             R[i] = home[rperm[i]];
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < ne; k++) {
             size_t x = eperm[k];
             E[k] = (ddw_refine_edge){a[x], b[x], w[x]};
         }
     } else {
         edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
-#pragma omp parallel for num_threads(threads_for(nedge)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nedge)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < nedge; k++) {
             em[k] = (edge_msg){a[k], b[k], 0, w[k]};
             dest[k] = dir_rank(a[k], P);
@@ -678,7 +662,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         free(dest);
         nmax = ne > nhome ? ne : nhome;
         dest = ddw_xmalloc((nmax ? nmax : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK / BATCH) \
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK / BATCH) \
     reduction(+ : unknown)
         for (size_t k0 = 0; k0 < ne; k0 += BATCH) {
             size_t nb = ne - k0 < BATCH ? ne - k0 : BATCH;
@@ -705,7 +689,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         }
         edge_msg *ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
         rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
-#pragma omp parallel for num_threads(threads_for(nhome)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nhome)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nhome; i++) {
             memset(&rm[i], 0, sizeof rm[i]);
             rm[i].r = home[i];
@@ -716,20 +700,20 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
         cr = send_items(comm, rm, nhome, sizeof *rm, dest, &nr);
         rp = ddw_xmalloc((nr ? nr : 1) * sizeof *rp);
         ep = ddw_xmalloc((ne ? ne : 1) * sizeof *ep);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             rp[i] = cr[i].r.person;
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < ne; k++)
             ep[k] = ce[k].person;
         rperm = sort_perm(rp, nr);
         eperm = sort_perm(ep, ne);
         R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
         E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             R[i] = cr[rperm[i]].r;
-#pragma omp parallel for num_threads(threads_for(ne)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < ne; k++) {
             const edge_msg *m = &ce[eperm[k]];
             E[k] = (ddw_refine_edge){m->a, m->b, m->w};
@@ -798,13 +782,13 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
     /* 5. answers back to the records' home ranks */
     size_t na = nr;
     if (P == 1) {
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             person_out[rperm[i]] = newp[i];
     } else {
         ans_msg *am = ddw_xmalloc((nr ? nr : 1) * sizeof *am);
         dest = ddw_xmalloc((nr ? nr : 1) * sizeof *dest);
-#pragma omp parallel for num_threads(threads_for(nr)) schedule(dynamic, PAR_CHUNK)
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++) {
             const rec_msg *m = &cr[rperm[i]];
             am[i] = (ans_msg){m->idx, newp[i]};

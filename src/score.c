@@ -151,19 +151,6 @@ static uint64_t unit_pairs(const ddw_unit *un)
     return un->diag ? n * (n ? n - 1 : 0) / 2 : n * (un->b1 - un->b0);
 }
 
-#if defined(__GNUC__)
-#define PREFETCH(addr) __builtin_prefetch(addr)
-#else
-#define PREFETCH(addr) ((void)(addr))
-#endif
-
-/* Prefetches the cache lines (64 bytes) holding bytes [s, e). */
-static void prefetch_bytes(const void *s, const void *e)
-{
-    uintptr_t a = (uintptr_t)s & ~(uintptr_t)63, z = (uintptr_t)e;
-    for (; a < z; a += 64)
-        PREFETCH((const void *)a);
-}
 
 /* Prefetch hints for the records at slots [k0, k1): their values and keys, or
  * (text) their text. */
@@ -179,11 +166,11 @@ static void prefetch_range(const score_ctx *x, const ddw_compare_plan *plan, siz
     size_t np = (size_t)blk->npasses;
     for (size_t k = k0; k < k1; k++) {
         size_t r = blk->slot[k];
-        prefetch_bytes(blk->passkey + r * np, blk->passkey + (r + 1) * np);
-        PREFETCH(blk->recs.key + r);
+        ddw_prefetch_bytes(blk->passkey + r * np, blk->passkey + (r + 1) * np);
+        DDW_PREFETCH(blk->recs.key + r);
         for (int c = 0; c < x->cfg->ncompare; c++)
             if (x->tfw[c])
-                PREFETCH(x->tfw[c] + r);
+                DDW_PREFETCH(x->tfw[c] + r);
     }
 }
 

@@ -138,15 +138,14 @@ void ddw_utc_now(char out[32])
  * 8-bit digits, skipping digits that are equal in every key. */
 /* ---- radix sort ------------------------------------------------------------------ */
 
-/* Items per thread below which a sort pass uses fewer threads; slices per thread. */
-#define RADIX_PAR_MIN 32768
-#define RADIX_PAR_CHUNK 16384
-#define RADIX_SLICES 8
+/* Items per thread below which a pass uses fewer threads; slices per thread. */
+#define PAR_MIN 32768
+#define PAR_SLICES 8
 
-static int radix_threads(size_t n)
+int ddw_par_threads(size_t n)
 {
 #ifdef _OPENMP
-    size_t t = n / RADIX_PAR_MIN, max = (size_t)omp_get_max_threads();
+    size_t t = n / PAR_MIN, max = (size_t)omp_get_max_threads();
     if (omp_in_parallel())
         return 1;
     return t < 1 ? 1 : (int)(t < max ? t : max);
@@ -156,9 +155,9 @@ static int radix_threads(size_t n)
 #endif
 }
 
-static size_t nslices(int nt) { return nt > 1 ? (size_t)nt * RADIX_SLICES : 1; }
+size_t ddw_par_slices(int nt) { return nt > 1 ? (size_t)nt * PAR_SLICES : 1; }
 
-static size_t slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
+size_t ddw_par_slice_lo(size_t n, size_t ns, size_t u) { return n / ns * u + (n % ns) * u / ns; }
 
 /* Bits of a radix digit (2^8 counters per slice). */
 #define RADIX_BITS 8
@@ -178,7 +177,7 @@ static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uin
         for (size_t u = 0; u < ns; u++) {
             size_t *c = cnt[u];
             memset(c, 0, (mask + 1) * sizeof *c);
-            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++)
+            for (size_t i = ddw_par_slice_lo(n, ns, u), hi = ddw_par_slice_lo(n, ns, u + 1); i < hi; i++)
                 c[(ks[i] >> sh) & mask]++;
         }
 #pragma omp single
@@ -194,7 +193,7 @@ static void radix_pass(const uint64_t *ks, const uint32_t *vs, uint64_t *kd, uin
 #pragma omp for schedule(dynamic, 1)
         for (size_t u = 0; u < ns; u++) {
             size_t *c = cnt[u];
-            for (size_t i = slice_lo(n, ns, u), hi = slice_lo(n, ns, u + 1); i < hi; i++) {
+            for (size_t i = ddw_par_slice_lo(n, ns, u), hi = ddw_par_slice_lo(n, ns, u + 1); i < hi; i++) {
                 size_t p = c[(ks[i] >> sh) & mask]++;
                 kd[p] = ks[i];
                 vd[p] = vs[i];
@@ -207,11 +206,11 @@ void ddw_radix_sort_u64_buf(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2
 {
     if (n < 2)
         return;
-    int nt = radix_threads(n);
-    size_t ns = nslices(nt);
+    int nt = ddw_par_threads(n);
+    size_t ns = ddw_par_slices(nt);
     uint64_t k0 = key[0], diff = 0; /* bits that differ between some keys */
     size_t descents = 0;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, RADIX_PAR_CHUNK) reduction(| : diff) \
+#pragma omp parallel for num_threads(nt) schedule(dynamic, DDW_PAR_CHUNK) reduction(| : diff) \
     reduction(+ : descents)
     for (size_t i = 0; i < n; i++) {
         diff |= key[i] ^ k0;
@@ -245,7 +244,7 @@ void ddw_radix_sort_u64_buf(uint64_t *key, uint32_t *val, size_t n, uint64_t *k2
         vd = tv;
     }
     if (ks != key) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, RADIX_PAR_CHUNK)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < n; i++) {
             key[i] = ks[i];
             val[i] = vs[i];
