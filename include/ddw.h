@@ -71,6 +71,22 @@ size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void ddw_utc_now(char out[32]);
 
+/* A byte window [base, base + len) of an open file, extended forwards by
+ * ddw_window_read (used by the CSV readers of ingest and evaluate). */
+typedef struct {
+    int fd;
+    uint64_t base;  /* file offset of buf[0] */
+    char *buf;
+    size_t len, cap;
+    uint64_t fsize; /* the file's size */
+    const char *what; /* the file, for the read-error message */
+} ddw_window;
+
+/* Appends up to 'more' bytes read at base + len (fewer at end of file);
+ * returns the bytes added.  A read error or a file that shrank is fatal
+ * (DDW_DIE naming w->what and the offset). */
+size_t ddw_window_read(ddw_window *w, size_t more);
+
 /* A hint to fetch the cache line holding addr; no effect on results. */
 #if defined(__GNUC__)
 #define DDW_PREFETCH(addr) __builtin_prefetch(addr)

@@ -1420,34 +1420,10 @@ static ddw_status relay_first(const ddw_comm *c, FILE *err, uint64_t key, const 
 }
 
 /* A byte window of the truth file that can be extended forwards. */
-typedef struct {
-    int fd;
-    uint64_t base; /* file offset of buf[0] */
-    char *buf;
-    size_t len, cap;
-    uint64_t fsize;
-} window;
+typedef ddw_window window;
 
 /* Reads up to 'more' further bytes into the window; returns bytes added. */
-static size_t window_extend(window *w, size_t more)
-{
-    uint64_t at = w->base + w->len;
-    if (at >= w->fsize)
-        return 0;
-    if (more > w->fsize - at)
-        more = (size_t)(w->fsize - at);
-    ddw_xgrow((void **)&w->buf, &w->cap, w->len + more, 1);
-    size_t done = 0;
-    while (done < more) {
-        ssize_t got = pread(w->fd, w->buf + w->len + done, more - done, (off_t)(at + done));
-        if (got <= 0)
-            DDW_DIE("truth file: read error at offset %llu: %s", (unsigned long long)(at + done),
-                    got < 0 ? strerror(errno) : "file shrank while reading");
-        done += (size_t)got;
-    }
-    w->len += done;
-    return done;
-}
+static size_t window_extend(window *w, size_t more) { return ddw_window_read(w, more); }
 
 /* Extends w until a record that started in state *state at w->buf + from
  * ends; returns its end (NULL: it runs to the end of the file). */
@@ -1477,6 +1453,7 @@ static ddw_status dist_parse(const ddw_comm *c, const char *label, const char *c
     struct stat sb;
     memset(&sb, 0, sizeof sb);
     w.fd = open(label, O_RDONLY);
+    w.what = "truth file";
     int e = 0;
     if (w.fd < 0 || fstat(w.fd, &sb) != 0)
         e = errno;

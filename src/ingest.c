@@ -477,13 +477,7 @@ ddw_status ddw_ingest_sha256_file(const char *path, char hex[65])
 #define CHUNK ((size_t)1 << 20)
 
 /* A byte window [base, base + len) of one file that slides forwards. */
-typedef struct {
-    int fd;
-    uint64_t base; /* file offset of buf[0] */
-    char *buf;
-    size_t len, cap;
-    uint64_t fsize;
-} window;
+typedef ddw_window window;
 
 /* Empties the window and places it at file offset at. */
 static void window_reset(window *w, uint64_t at)
@@ -502,22 +496,7 @@ static size_t window_slide(window *w, uint64_t keep, size_t more)
         w->len -= drop;
         w->base = keep;
     }
-    uint64_t at = w->base + w->len;
-    if (at >= w->fsize)
-        return 0;
-    if (more > w->fsize - at)
-        more = (size_t)(w->fsize - at);
-    ddw_xgrow((void **)&w->buf, &w->cap, w->len + more, 1);
-    size_t done = 0;
-    while (done < more) {
-        ssize_t got = pread(w->fd, w->buf + w->len + done, more - done, (off_t)(at + done));
-        if (got <= 0)
-            DDW_DIE("read error at offset %llu: %s", (unsigned long long)(at + done),
-                    got < 0 ? strerror(errno) : "file shrank while reading");
-        done += (size_t)got;
-    }
-    w->len += done;
-    return done;
+    return ddw_window_read(w, more);
 }
 
 /* Newlines in p[0..n): only quoted fields hold any, so most records need
@@ -872,6 +851,7 @@ static ddw_status read_source(const ddw_config *cfg, const ddw_comm *comm, ddw_i
     for (int t = 0; t < T; t++) {
         rd->win[t].fd = fd;
         rd->win[t].fsize = sp->size;
+        rd->win[t].what = cfg->sources[s].path;
     }
     out->seg_first[s] = out->recs.n;
     uint64_t from = sp->data_start, line = sp->header_lines + 1;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -333,4 +334,25 @@ int ddw_mkdir_p(const char *path)
     int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
     free(p);
     return rc;
+}
+
+size_t ddw_window_read(ddw_window *w, size_t more)
+{
+    uint64_t at = w->base + w->len;
+    if (at >= w->fsize)
+        return 0;
+    if (more > w->fsize - at)
+        more = (size_t)(w->fsize - at);
+    ddw_xgrow((void **)&w->buf, &w->cap, w->len + more, 1);
+    size_t done = 0;
+    while (done < more) {
+        ssize_t got = pread(w->fd, w->buf + w->len + done, more - done, (off_t)(at + done));
+        if (got <= 0)
+            DDW_DIE("%s: read error at offset %llu: %s", w->what ? w->what : "file",
+                    (unsigned long long)(at + done),
+                    got < 0 ? strerror(errno) : "file shrank while reading");
+        done += (size_t)got;
+    }
+    w->len += done;
+    return done;
 }
