@@ -313,11 +313,7 @@ static void order_by_first_slot(ddw_blocks *out)
         }
         out->slot[e] = newidx[r];
     }
-    for (size_t r = 0; r < n; r++) /* records without a slot (none today) keep the tail */
-        if (newidx[r] == UINT32_MAX) {
-            newidx[r] = next;
-            old[next++] = (uint32_t)r;
-        }
+    /* every record arrived with at least one (pass, key) entry: next == n */
     int np = out->npasses;
     ddw_recs *R = &out->recs;
     uint64_t *key = ddw_xmalloc(n * sizeof *key);

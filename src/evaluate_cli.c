@@ -120,10 +120,9 @@ static void result_free(result_cols *r)
  * slice (caller frees); only the slice is read.  Collective.
  */
 static ddw_status read_slice(ddw_h5 *h, const ddw_comm *comm, const char *path,
-                             ddw_h5_type type, size_t esize, uint64_t *n, uint64_t *width,
-                             uint64_t *first, uint64_t *count, void **data)
+                             ddw_h5_type type, uint64_t *n, uint64_t *width, uint64_t *first,
+                             uint64_t *count, void **data)
 {
-    (void)esize;
     uint64_t w = 1;
     ddw_status rc = ddw_h5_read_part(h, path, type, (uint64_t)ddw_comm_rank(comm),
                                      (uint64_t)ddw_comm_size(comm), n, first, count, &w, data);
@@ -144,11 +143,11 @@ static ddw_status read_result(ddw_h5 *h, const ddw_comm *comm, const char *path,
     void *out[4] = {NULL, NULL, NULL, NULL};
     /* the smaller columns first: the peak is the slices so far plus one whole column */
     rc[0] = ddw_h5_read(h, need[0], DDW_H5_STR, &n[0], &r->name_width, &out[0]);
-    rc[1] = read_slice(h, comm, need[1], DDW_H5_I32, sizeof(int32_t), &n[1], NULL, &first[1],
+    rc[1] = read_slice(h, comm, need[1], DDW_H5_I32, &n[1], NULL, &first[1],
                        &count[1], &out[1]);
-    rc[3] = read_slice(h, comm, need[3], DDW_H5_U64, sizeof(uint64_t), &n[3], NULL, &first[3],
+    rc[3] = read_slice(h, comm, need[3], DDW_H5_U64, &n[3], NULL, &first[3],
                        &count[3], &out[3]);
-    rc[2] = read_slice(h, comm, need[2], DDW_H5_STR, 0, &n[2], &r->id_width, &first[2],
+    rc[2] = read_slice(h, comm, need[2], DDW_H5_STR, &n[2], &r->id_width, &first[2],
                        &count[2], &out[2]);
     r->name_buf = out[0];
     r->source = out[1];

@@ -280,14 +280,21 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
  * PNC IDs, or with cluster.refine = pnc_dob incompatible dates of birth)
  * along their weakest edges; person[] is updated in place.  Collective.
  */
+/* The rules refine_persons applies: cluster.refine and any attach_once source. */
+static ddw_refine_opts refine_opts(const ddw_config *cfg)
+{
+    ddw_refine_opts o = {cfg->refine != DDW_REFINE_NONE, cfg->refine == DDW_REFINE_PNC_DOB, 0};
+    for (int s = 0; s < cfg->nsources; s++)
+        o.use_attach |= cfg->sources[s].attach_once;
+    return o;
+}
+
 static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, const ddw_recs *r,
                                  const uint64_t *pnc_key, size_t ne, const uint64_t *ea,
                                  const uint64_t *eb, const double *ew, uint64_t *person,
                                  ddw_refine_stats *rs)
 {
-    ddw_refine_opts o = {cfg->refine != DDW_REFINE_NONE, cfg->refine == DDW_REFINE_PNC_DOB, 0};
-    for (int s = 0; s < cfg->nsources; s++)
-        o.use_attach |= cfg->sources[s].attach_once;
+    ddw_refine_opts o = refine_opts(cfg);
     ddw_refine_rec *rec = ddw_xcalloc(r->n ? r->n : 1, sizeof *rec);
     for (size_t i = 0; i < r->n; i++) {
         rec[i].key = r->key[i];
@@ -306,15 +313,6 @@ static ddw_status refine_persons(const ddw_config *cfg, const ddw_comm *comm, co
     free(out);
     free(rec);
     return rc;
-}
-
-/* 1 if any rule of refine_persons applies: cluster.refine or an attach_once source. */
-static int refine_active(const ddw_config *cfg)
-{
-    int any = cfg->refine != DDW_REFINE_NONE;
-    for (int s = 0; s < cfg->nsources; s++)
-        any |= cfg->sources[s].attach_once;
-    return any;
 }
 
 /* One progress line per finished stage on rank 0 (its own clock). */
@@ -474,14 +472,16 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     ddw_cluster_run(comm, ca, cb, cn, home.recs.key, home.recs.n, person, &cs);
     ddw_refine_stats rs;
     memset(&rs, 0, sizeof rs);
-    if (refine_active(cfg))
+    ddw_refine_opts ro = refine_opts(cfg);
+    int refining = ro.use_pnc || ro.use_dob || ro.use_attach;
+    if (refining)
         rc = refine_persons(cfg, comm, &home.recs, pnc_key, cn, ca, cb, cw, person, &rs);
     if (ca != edges.a) {
         free(ca);
         free(cb);
         free(cw);
     }
-    if (refine_active(cfg)) {
+    if (refining) {
         if (rc != DDW_OK) {
             if (me == 0)
                 fprintf(stderr, "ddwlink: error: refining clusters failed: %s\n",
@@ -494,7 +494,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     }
     ddw_timer_stop(&t, DDW_T_CLUSTER);
     progress(me, &t, DDW_T_CLUSTER);
-    if (me == 0 && refine_active(cfg))
+    if (me == 0 && refining)
         fprintf(stderr,
                 "ddwlink: refine: %llu of %llu components split (%llu edges not applied, "
                 "%llu persons added)\n",
