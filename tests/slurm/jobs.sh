@@ -7,7 +7,7 @@
 #   2. sweep.sbatch over that result writes sweep.json with one grid entry per
 #      threshold, with persons and pair_f1 (skipped until `ddwlink sweep` exists);
 #   3. rerun.sbatch on 1 rank says the 2-rank result is identical, exit 0;
-#   4. a link job cancelled a couple of seconds into a large run leaves no
+#   4. a link job cancelled right after it has read its input leaves no
 #      link.h5; a link job requeued while it writes leaves only the hidden
 #      temporary, and its second attempt cleans that up and completes.
 # Starts SLURM with tests/slurm/slurm-local.sh (installing it if needed) and
@@ -223,7 +223,8 @@ if ! $DDW generate --persons 200000 --seed 3 --out "$TMP/big" >"$TMP/big.log" 2>
     fail "ddwlink generate --persons 200000"
     show_log "$TMP/big.log"
 else
-    # (a) scancel 2 s after the job starts running
+    # (a) scancel as soon as the job has finished reading its input (its log
+    # says "ingest done"), so the cancel lands mid-run however fast the link is
     kid=$(sbatch --parsable --time=5 --ntasks=2 -J ddwkill -o "$LOGS/slurm-%x-%j.out" jobs/link.sbatch "$TMP/big/link.ini")
     kid=${kid%%;*}
     [ -n "$kid" ] && our_jobs+=("$kid")
@@ -233,7 +234,12 @@ else
     elif ! wait_state "$kid" RUNNING 60; then
         fail "kill test: job $kid never reached RUNNING"
     else
-        sleep 2
+        klog=$LOGS/slurm-ddwkill-$kid.out
+        for _ in $(seq 1200); do # up to 60 s
+            grep -q "ingest *done" "$klog" 2>/dev/null && break
+            [ -z "$(squeue -h -j "$kid" -o %T 2>/dev/null)" ] && break
+            sleep 0.05
+        done
         scancel "$kid"
         wait_gone "$kid" 60
         state=$(job_field "$kid" JobState)
@@ -243,7 +249,7 @@ else
         elif [ -e "$kdir/link.h5" ]; then
             fail "kill test: cancelled job $kid left $kdir/link.h5"
         else
-            pass "scancel 2 s into a 200000-person link: CANCELLED, no link.h5 (left: ${left:-nothing})"
+            pass "scancel after the ingest of a 200000-person link: CANCELLED, no link.h5 (left: ${left:-nothing})"
         fi
     fi
     # (b) requeued while writing: only the hidden temporary is left; the second
