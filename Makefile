@@ -12,7 +12,8 @@ MPIRUN   ?= mpirun --oversubscribe --bind-to none
 # ---------------------------------------------------------------------------
 
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev \
-            hdf5-tools libcmocka-dev libinih-dev libssl-dev python3 python3-h5py python3-numpy
+            hdf5-tools libcmocka-dev libinih-dev libssl-dev libdeflate-dev zlib1g-dev \
+            python3 python3-h5py python3-numpy
 
 VERSION  := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas
@@ -23,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags hdf5-openmpi inih libcrypto 2>/dev/null
 PKG_LIBS   = $(shell pkg-config --libs hdf5-openmpi inih libcrypto 2>/dev/null)
 CPPFLAGS := -Iinclude -Ibuild -D_GNU_SOURCE
 CFLAGS   := $(OPT) $(WARN) -fopenmp -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS   = $(PKG_LIBS) -lm
+LDLIBS   = $(PKG_LIBS) -ldeflate -lz -lm
 
 SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=build/%.o)
@@ -67,7 +68,7 @@ build/libddw_serial.a: $(SER_OBJ)
 build/tests/%: tests/unit/%.c build/libddw_serial.a
 	@mkdir -p build/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< build/libddw_serial.a \
-	    $(shell pkg-config --libs cmocka inih libcrypto) -lm
+	    $(shell pkg-config --libs cmocka inih libcrypto) -ldeflate -lz -lm
 
 # MPI check of distributed connected components against a serial reference
 build/cluster_mpi: tests/mpi/cluster_mpi.c build/cluster.o build/comm.o build/util.o

@@ -65,6 +65,9 @@ uint64_t ddw_hash64(const void *data, size_t len, uint64_t seed);
 /* Final mix of a 64-bit integer (splitmix64 finaliser). */
 uint64_t ddw_mix64(uint64_t x);
 
+/* Chunks HDF5 deflated through this program's compress2() (deflate.c). */
+unsigned long long ddw_deflate_calls(void);
+
 /* Index of the first element of the sorted array v[0..n) that is >= key (n if none). */
 size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);
 

@@ -191,10 +191,12 @@ static void write_link_ini(FILE *f, const ddw_gen_params *p, const char *absdir,
     write_sources(f, p, absdir, 1);
     fprintf(f,
             "; ---- blocking: a pair is scored if it shares any pass's key ----\n"
+            "; every key but dob_initials holds a name code, so blocks stay small as\n"
+            "; the data grows (a key of dob and one initial has a fixed number of values)\n"
             "[blocking.dob_initials]\nkey = exact(dob), initials()\n\n"
-            "[blocking.dob_forename_initial]\nkey = exact(dob), exact(forename_initial)\n\n"
-            "[blocking.dob_surname_initial]\nkey = exact(dob), exact(surname_initial)\n\n"
-            "[blocking.name_year]\nkey = soundex(surname), first(forename), year(dob)\n\n"
+            "[blocking.dob_forename]\nkey = exact(dob), soundex(forename)\n\n"
+            "[blocking.dob_surname]\nkey = exact(dob), soundex(surname)\n\n"
+            "[blocking.name_year]\nkey = soundex(surname), soundex(forename), year(dob)\n\n"
             "[blocking.pnc]\nkey = exact(pnc_id)\n\n"
             "; ---- comparisons: m and u are estimated by training (EM) ----\n"
             "[compare.forename]\nfield = forename\nmethod = string\n"

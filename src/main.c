@@ -8,6 +8,8 @@
  * status), and ends the job with exit code 2 and no output file.
  */
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,6 +657,14 @@ static int cmd_rerun(const ddw_comm *comm, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Keep freed memory in the process.  Every stage allocates and frees
+     * arrays of tens to hundreds of MB; glibc's default maps each one fresh
+     * and unmaps it on free, so the next stage pays the page faults again
+     * (about 10% of a 1M-person link).  Serving them from the heap and never
+     * trimming it costs about 15% more peak memory (5.3 -> 6.0 GiB summed
+     * over 2 ranks at 1M persons). */
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
     ddw_comm *comm = NULL;
     if (ddw_comm_init(&argc, &argv, &comm) != DDW_OK) {
         fprintf(stderr, "ddwlink: cannot initialise MPI\n");
