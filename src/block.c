@@ -353,16 +353,41 @@ static void push_slot(ddw_blocks *out, size_t *cap, uint32_t idx)
     out->slot[out->nslots++] = idx;
 }
 
-static int cmp_unit_cost(const void *x, const void *y)
+static uint64_t unit_cost(const ddw_unit *u)
 {
-    const ddw_unit *a = x, *b = y;
-    uint64_t na = a->a1 - a->a0, nb = b->a1 - b->a0;
-    uint64_t ca = a->diag ? na * (na - 1) / 2 : na * (a->b1 - a->b0);
-    uint64_t cb = b->diag ? nb * (nb - 1) / 2 : nb * (b->b1 - b->b0);
-    if (ca != cb) return ca > cb ? -1 : 1;
-    /* deterministic tie-break */
-    if (a->pass != b->pass) return a->pass < b->pass ? -1 : 1;
-    return a->a0 < b->a0 ? -1 : (a->a0 > b->a0 ? 1 : (a->b0 < b->b0 ? -1 : a->b0 > b->b0));
+    uint64_t n = u->a1 - u->a0;
+    return u->diag ? n * (n - 1) / 2 : n * (u->b1 - u->b0);
+}
+
+/* Units largest first (pairs), ties by (pass, a0, b0): three stable radix
+ * passes from the last key to the first, so the order is deterministic. */
+static void sort_units(ddw_blocks *out)
+{
+    size_t n = out->nunits;
+    if (n < 2)
+        return;
+    if (n >= UINT32_MAX || out->nslots >= UINT32_MAX)
+        DDW_DIE("more than 2^32 - 1 scoring units or slots on one rank; use more ranks");
+    uint32_t *perm = ddw_xmalloc(n * sizeof *perm);
+    uint64_t *key = ddw_xmalloc(n * sizeof *key);
+    for (size_t u = 0; u < n; u++)
+        perm[u] = (uint32_t)u;
+    for (int k = 0; k < 3; k++) {
+        for (size_t u = 0; u < n; u++) {
+            const ddw_unit *x = &out->units[perm[u]];
+            key[u] = k == 0   ? x->b0
+                     : k == 1 ? (uint64_t)x->pass << 32 | x->a0
+                              : UINT64_MAX - unit_cost(x);
+        }
+        ddw_radix_sort_u64(key, perm, n);
+    }
+    free(key);
+    ddw_unit *sorted = ddw_xmalloc(n * sizeof *sorted);
+    for (size_t u = 0; u < n; u++)
+        sorted[u] = out->units[perm[u]];
+    free(perm);
+    free(out->units);
+    out->units = sorted;
 }
 
 static void add_unit(ddw_blocks *out, size_t *ucap, uint32_t pass, int diag, uint64_t a0,
@@ -495,55 +520,74 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     }
     uint64_t *scount = ddw_xcalloc((size_t)P, sizeof *scount);
     uint64_t *rcount = ddw_xmalloc((size_t)P * sizeof *rcount);
-    int *dest = ddw_xmalloc((size_t)(np ? np : 1) * sizeof *dest);
-    /* round 0 counts bytes per rank, round 1 writes them at soff[] */
-    uint64_t *soff = ddw_xcalloc((size_t)P + 1, sizeof *soff);
+    /* Each thread serialises one range of records: round 0 counts its bytes per
+     * destination, round 1 writes them at its own offset, after the earlier
+     * ranges' bytes for that destination, so the buffer is the same for any
+     * thread count. */
+    int nt = ddw_par_threads(nh);
+    uint64_t *toff = ddw_xcalloc((size_t)nt * (size_t)P, sizeof *toff); /* [thread][dest] */
+    uint64_t emitted = 0;
     char *sbuf = NULL;
     for (int round = 0; round < 2; round++) {
         if (round == 1) {
+            uint64_t at = 0;
             for (int d = 0; d < P; d++)
-                soff[d + 1] = soff[d] + scount[d];
-            sbuf = ddw_xmalloc(soff[P] ? soff[P] : 1);
-        }
-        for (size_t i = 0; i < nh; i++) {
-            const uint64_t *k = pk + i * (size_t)np;
-            for (int p = 0; p < np; p++)
-                dest[p] = k[p] ? (int)(ddw_mix64(k[p]) % (uint64_t)P) : -1;
-            size_t rsize = 0;
-            for (int p = 0; p < np; p++) {
-                int d = dest[p];
-                if (d < 0)
-                    continue;
-                int first = 1;
-                for (int q = 0; q < p; q++)
-                    first &= dest[q] != d;
-                if (!first)
-                    continue;
-                uint32_t nk = 0;
-                for (int q = p; q < np; q++)
-                    nk += dest[q] == d;
-                if (round == 0) {
-                    if (!rsize)
-                        rsize = home_record_size(home, i, np, mask, tfm);
-                    scount[d] += 4 + (uint64_t)nk * 12 + rsize;
-                    out->keys_emitted += nk;
-                    continue;
+                for (int t = 0; t < nt; t++) {
+                    uint64_t c = toff[(size_t)t * (size_t)P + (size_t)d];
+                    toff[(size_t)t * (size_t)P + (size_t)d] = at;
+                    at += c;
+                    scount[d] += c;
                 }
-                bytes b = {sbuf + soff[d], 0, SIZE_MAX}; /* a window: put never grows it */
-                put(&b, &nk, 4);
-                for (int q = p; q < np; q++)
-                    if (dest[q] == d) {
-                        uint32_t pass = (uint32_t)q;
-                        put(&b, &pass, 4);
-                        put(&b, &k[q], 8);
+            sbuf = ddw_xmalloc(at ? at : 1);
+        }
+#pragma omp parallel for schedule(static, 1) num_threads(nt) reduction(+ : emitted)
+        for (int t = 0; t < nt; t++) {
+            uint64_t *off = toff + (size_t)t * (size_t)P;
+            int dest[64], *dp = np <= 64 ? dest : ddw_xmalloc((size_t)np * sizeof *dp);
+            size_t lo = ddw_par_slice_lo(nh, (size_t)nt, (size_t)t);
+            size_t hi = ddw_par_slice_lo(nh, (size_t)nt, (size_t)t + 1);
+            for (size_t i = lo; i < hi; i++) {
+                const uint64_t *k = pk + i * (size_t)np;
+                for (int p = 0; p < np; p++)
+                    dp[p] = k[p] ? (int)(ddw_mix64(k[p]) % (uint64_t)P) : -1;
+                size_t rsize = 0;
+                for (int p = 0; p < np; p++) {
+                    int d = dp[p];
+                    if (d < 0)
+                        continue;
+                    int first = 1;
+                    for (int q = 0; q < p; q++)
+                        first &= dp[q] != d;
+                    if (!first)
+                        continue;
+                    uint32_t nk = 0;
+                    for (int q = p; q < np; q++)
+                        nk += dp[q] == d;
+                    if (round == 0) {
+                        if (!rsize)
+                            rsize = home_record_size(home, i, np, mask, tfm);
+                        off[d] += 4 + (uint64_t)nk * 12 + rsize;
+                        emitted += nk;
+                        continue;
                     }
-                put_record(&b, home, i, k, np, mask, tfm);
-                soff[d] += b.len;
+                    bytes b = {sbuf + off[d], 0, SIZE_MAX}; /* a window: put never grows it */
+                    put(&b, &nk, 4);
+                    for (int q = p; q < np; q++)
+                        if (dp[q] == d) {
+                            uint32_t pass = (uint32_t)q;
+                            put(&b, &pass, 4);
+                            put(&b, &k[q], 8);
+                        }
+                    put_record(&b, home, i, k, np, mask, tfm);
+                    off[d] += b.len;
+                }
             }
+            if (dp != dest)
+                free(dp);
         }
     }
-    free(dest);
-    free(soff);
+    out->keys_emitted += emitted;
+    free(toff);
     free(pk);
     void *rbuf;
     uint64_t rtotal;
@@ -677,8 +721,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     free(per);
     free(scount);
     free(rcount);
-    if (out->nunits > 1)
-        qsort(out->units, out->nunits, sizeof *out->units, cmp_unit_cost);
+    sort_units(out);
     return DDW_OK;
 }
 
