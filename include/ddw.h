@@ -65,8 +65,21 @@ uint64_t ddw_hash64(const void *data, size_t len, uint64_t seed);
 /* Final mix of a 64-bit integer (splitmix64 finaliser). */
 uint64_t ddw_mix64(uint64_t x);
 
-/* Chunks HDF5 deflated through this program's compress2() (deflate.c). */
+/*
+ * HDF5's deflate filter runs through this program's compress2() (deflate.c).
+ * ddw_deflate_ahead compresses, on OpenMP threads, the chunks of a slab of
+ * nbytes that a write is about to filter: chunks of chunk_bytes, the last
+ * one zero-padded (pass only whole chunks unless the slab ends the dataset),
+ * byte-shuffled by elements of esize when shuffled is set; level 1-9.  It
+ * does nothing with one thread.  compress2 then hands out a stored stream
+ * when its input matches one byte for byte.  ddw_deflate_ahead_done frees
+ * them.  The counters: compress2 calls, and calls answered from the store.
+ */
+void ddw_deflate_ahead(const void *data, size_t nbytes, size_t chunk_bytes, size_t esize,
+                       int shuffled, int level);
+void ddw_deflate_ahead_done(void);
 unsigned long long ddw_deflate_calls(void);
+unsigned long long ddw_deflate_hits(void);
 
 /* Index of the first element of the sorted array v[0..n) that is >= key (n if none). */
 size_t ddw_lower_bound_u64(const uint64_t *v, size_t n, uint64_t key);

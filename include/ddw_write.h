@@ -33,6 +33,8 @@ typedef struct {
     uint64_t edges;
     uint64_t rejects;
     uint64_t largest_person;
+    uint64_t chunks_deflated; /* all ranks */
+    uint64_t chunks_ahead;    /* of which compressed ahead on threads (deflate.c) */
 } ddw_write_stats;
 
 /*

@@ -143,11 +143,13 @@ static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, ui
     hid_t fspace = H5Screate_simple(nd, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, nd, chunk);
+    uint64_t esize = type_size(type) * (type == DDW_H5_STR ? width : 1);
+    int shuffled = 0;
     if (f->deflate > 0) {
         /* byte shuffling helps numbers whose high bytes vary slowly and only
          * costs time when elements are single bytes */
-        if (!(flags & DDW_H5_NOSHUFFLE) && type_size(type) * (type == DDW_H5_STR ? width : 1) > 1)
-            H5Pset_shuffle(dcpl);
+        if (!(flags & DDW_H5_NOSHUFFLE) && esize > 1)
+            H5Pset_shuffle(dcpl), shuffled = 1;
         H5Pset_deflate(dcpl, (unsigned)f->deflate);
     }
     hid_t dset = H5Dcreate2(f->file, path, dtype, fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -177,9 +179,24 @@ static ddw_status write_column(ddw_h5 *f, const char *path, ddw_h5_type type, ui
     hid_t mspace = H5Screate_simple(nd, mdims, NULL);
     if (nlocal == 0)
         H5Sselect_none(mspace);
+    /* one chunk-aligned slab (what write.c hands over): its chunks are
+     * compressed ahead on threads, whole chunks only unless it ends the
+     * dataset, where HDF5 pads the last chunk with zeros */
+    int one = 0, k1 = -1;
+    for (int k = 0; k < nseg; k++)
+        if (seg_n[k])
+            one++, k1 = k;
+    if (f->deflate > 0 && nlocal > 0 && one == 1 && seg_off[k1] % rows == 0) {
+        uint64_t rowbytes = width * type_size(type), nrows = nlocal;
+        if (seg_off[k1] + nlocal < nglobal)
+            nrows -= nrows % rows;
+        ddw_deflate_ahead(data, (size_t)(nrows * rowbytes), (size_t)(rows * rowbytes),
+                          (size_t)esize, shuffled, f->deflate);
+    }
     herr_t wrc = 0;
     if (nglobal > 0)
         wrc = H5Dwrite(dset, dtype, mspace, fspace, f->dxpl, nlocal ? data : NULL);
+    ddw_deflate_ahead_done();
     rc = local_ok && wrc >= 0 ? DDW_OK : DDW_EHDF5;
     H5Sclose(mspace);
     H5Dclose(dset);

@@ -251,8 +251,9 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
     fprintf(stderr, "  %-8s %9.3f  %.0f edges/s (%d rounds, %d jump rounds)\n", "cluster",
             t->max[DDW_T_CLUSTER], ws->edges / (t->max[DDW_T_CLUSTER] + 1e-9), cs->rounds,
             cs->jump_rounds);
-    fprintf(stderr, "  %-8s %9.3f  %.0f records/s\n", "write", t->max[DDW_T_WRITE],
-            g[1] / (t->max[DDW_T_WRITE] + 1e-9));
+    fprintf(stderr, "  %-8s %9.3f  %.0f records/s, %llu chunks deflated (%llu on threads ahead)\n",
+            "write", t->max[DDW_T_WRITE], g[1] / (t->max[DDW_T_WRITE] + 1e-9),
+            (unsigned long long)ws->chunks_deflated, (unsigned long long)ws->chunks_ahead);
     fprintf(stderr, "  %-8s %9.3f\n", "total", t->max[DDW_T_TOTAL]);
     if (ddw_comm_size(comm) > 1) {
         fprintf(stderr, "  bytes sent between ranks per stage (all ranks; per accepted record):");

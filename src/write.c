@@ -824,6 +824,7 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     layout L;
     layout_init(&L, comm, cfg->nsources, home);
     ddw_h5 *h = NULL;
+    uint64_t chunks[2] = {ddw_deflate_calls(), ddw_deflate_hits()};
     ddw_status rc = ddw_h5_create(comm, tmp, cfg->deflate, (uint64_t)cfg->chunk, &h);
     rc = (ddw_status)ddw_comm_agree(comm, rc);
     if (rc != DDW_OK) {
@@ -846,6 +847,11 @@ ddw_status ddw_write_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
 fail:
     if (ddw_h5_close(&h) != DDW_OK && rc == DDW_OK)
         rc = DDW_EHDF5;
+    chunks[0] = ddw_deflate_calls() - chunks[0];
+    chunks[1] = ddw_deflate_hits() - chunks[1];
+    ddw_comm_allreduce_u64(comm, chunks, 2, DDW_COMM_SUM);
+    stats->chunks_deflated = chunks[0];
+    stats->chunks_ahead = chunks[1];
     rc = (ddw_status)ddw_comm_agree(comm, rc);
     if (me == 0) {
         if (rc == DDW_OK && rename(tmp, final) != 0)

@@ -10,6 +10,11 @@
  * return codes HDF5 checks (Z_OK, Z_BUF_ERROR, Z_STREAM_ERROR) are tested
  * one by one.  That libhdf5 binds to this compress2() is checked on the
  * built program by tests/run_tests.sh (nm -D) and by ddw_deflate_calls().
+ * Chunks compressed ahead are checked the way HDF5 uses them: a reference
+ * shuffle written here from HDF5's definition builds each chunk's filter
+ * input, compress2 must answer it from the store (the hit counter moves)
+ * with a stream that inflates to that input, and inputs that differ by one
+ * byte must be compressed afresh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
 #include <zlib.h>
 
 #include "ddw.h"
@@ -118,12 +124,83 @@ static void test_bad_level(void **state)
     assert_int_equal(zlib_inflate(out, olen, back, sizeof back), sizeof in);
 }
 
+/* HDF5's shuffle, element by element: out[j * ne + i] = in[i * es + j] */
+static void ref_shuffle(const unsigned char *in, size_t n, size_t es, unsigned char *out)
+{
+    size_t ne = n / es;
+    for (size_t i = 0; i < ne; i++)
+        for (size_t j = 0; j < es; j++)
+            out[j * ne + i] = in[i * es + j];
+    memcpy(out + ne * es, in + ne * es, n - ne * es);
+}
+
+/* compress2 on one chunk's filter input; returns 1 if it came from the store */
+static int chunk_via_compress2(const unsigned char *in, size_t n, int level)
+{
+    uLongf cap = compressBound(n);
+    unsigned char *c = malloc(cap), *back = malloc(n);
+    unsigned long long h = ddw_deflate_hits();
+    uLongf clen = cap;
+    assert_int_equal(compress2(c, &clen, in, n, level), Z_OK);
+    assert_int_equal(zlib_inflate(c, clen, back, n), n);
+    assert_memory_equal(back, in, n);
+    free(c);
+    free(back);
+    return ddw_deflate_hits() == h + 1;
+}
+
+static void test_ahead(void **state)
+{
+    (void)state;
+    const size_t es = 8, rows = 1000, cb = rows * es, nrows = 3 * rows + 357;
+    size_t n = nrows * es;
+    unsigned char *slab = malloc(n), *chunk = calloc(cb, 1), *sh = malloc(cb);
+    for (size_t i = 0; i < nrows; i++) { /* sorted keys, slowly varying high bytes */
+        uint64_t v = ((uint64_t)7 << 44) + i * 13 + (i % 3);
+        memcpy(slab + i * es, &v, es);
+    }
+    omp_set_num_threads(2);
+    for (int shuffled = 0; shuffled < 2; shuffled++) {
+        ddw_deflate_ahead(slab, n, cb, es, shuffled, 1);
+        for (size_t k = 0; k * cb < n; k++) {
+            size_t len = n - k * cb < cb ? n - k * cb : cb;
+            memset(chunk, 0, cb); /* HDF5 zero-pads the dataset's last chunk */
+            memcpy(chunk, slab + k * cb, len);
+            const unsigned char *in = chunk;
+            if (shuffled) {
+                ref_shuffle(chunk, cb, es, sh);
+                in = sh;
+            }
+            assert_true(chunk_via_compress2(in, cb, 1));
+        }
+        /* the same bytes at another level, or one byte changed: compressed afresh */
+        assert_false(chunk_via_compress2(shuffled ? sh : chunk, cb, 2));
+        chunk[17] ^= 1;
+        if (shuffled)
+            ref_shuffle(chunk, cb, es, sh);
+        assert_false(chunk_via_compress2(shuffled ? sh : chunk, cb, 1));
+        ddw_deflate_ahead_done();
+        chunk[17] ^= 1;
+        memcpy(chunk, slab, cb);
+        assert_false(chunk_via_compress2(chunk, cb, 1)); /* store emptied */
+    }
+    /* one thread: nothing is compressed ahead */
+    omp_set_num_threads(1);
+    ddw_deflate_ahead(slab, n, cb, es, 0, 1);
+    assert_false(chunk_via_compress2(slab, cb, 1));
+    ddw_deflate_ahead_done();
+    free(slab);
+    free(chunk);
+    free(sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_shapes),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_bad_level),
+        cmocka_unit_test(test_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
