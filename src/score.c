@@ -111,17 +111,24 @@ static inline void copy_levels(uint8_t *d, const uint8_t *s, size_t n)
         *d++ = *s++;
 }
 
+/* 1 if the records at slots (si, sj) share a key in a pass before p: the pair
+ * is scored there, not here. */
+static inline int seen_earlier(const ddw_blocks *blk, uint32_t p, size_t si, size_t sj)
+{
+    const uint64_t *pi = blk->passkey + blk->slot[si] * (size_t)blk->npasses;
+    const uint64_t *pj = blk->passkey + blk->slot[sj] * (size_t)blk->npasses;
+    for (uint32_t q = 0; q < p; q++)
+        if (pi[q] != 0 && pi[q] == pj[q])
+            return 1;
+    return 0;
+}
+
 /* Scores the pair at slots (si, sj) for pass p; appends an edge if it qualifies. */
-static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, uint32_t p,
-                             size_t si, size_t sj, ddw_edges *e)
+static inline void score_pair(const score_ctx *x, const ddw_compare_plan *plan, uint32_t p,
+                              size_t si, size_t sj, ddw_edges *e)
 {
     const ddw_blocks *blk = x->blk;
     size_t i = blk->slot[si], j = blk->slot[sj];
-    const uint64_t *pi = blk->passkey + i * (size_t)blk->npasses;
-    const uint64_t *pj = blk->passkey + j * (size_t)blk->npasses;
-    for (uint32_t q = 0; q < p; q++)
-        if (pi[q] != 0 && pi[q] == pj[q])
-            return 0;
     const ddw_config *cfg = x->cfg;
     uint8_t lv[DDW_MAX_COMPARE];
     ddw_compare_plan_levels(plan, si, sj, lv);
@@ -137,7 +144,6 @@ static inline int score_pair(const score_ctx *x, const ddw_compare_plan *plan, u
         e->pass[k] = p;
         copy_levels(e->levels + k * (size_t)cfg->ncompare, lv, (size_t)cfg->ncompare);
     }
-    return 1;
 }
 
 /* Chunks of consecutive units for the thread schedule: at least this many pairs each. */
@@ -267,17 +273,25 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
                 prefetch_unit(x, plan, &blk->units[u + 2], 0);
             if ((int)un->pass + 1 == blk->sample_pass)
                 continue; /* the u sample is for training only */
-            ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
-                                  (size_t)(un->diag ? un->a1 : un->b0),
-                                  (size_t)(un->diag ? un->a1 : un->b1));
+            /* the unit's features are built at its first pair not scored in
+             * an earlier pass: most small blocks of later passes have none */
+            int built = 0;
             for (uint64_t i = un->a0; i < un->a1; i++) {
                 uint64_t j0 = un->diag ? i + 1 : un->b0, j1 = un->diag ? un->a1 : un->b1;
                 edges_reserve(e, e->n + (size_t)(j1 - j0));
                 for (uint64_t j = j0; j < j1; j++) {
-                    if (score_pair(x, plan, un->pass, (size_t)i, (size_t)j, e))
-                        scored++;
-                    else
+                    if (seen_earlier(blk, un->pass, (size_t)i, (size_t)j)) {
                         skipped++;
+                        continue;
+                    }
+                    if (!built) {
+                        ddw_compare_plan_unit(plan, (size_t)un->a0, (size_t)un->a1,
+                                              (size_t)(un->diag ? un->a1 : un->b0),
+                                              (size_t)(un->diag ? un->a1 : un->b1));
+                        built = 1;
+                    }
+                    score_pair(x, plan, un->pass, (size_t)i, (size_t)j, e);
+                    scored++;
                 }
             }
         }

@@ -20,23 +20,30 @@ out=results/bench
 data=$out/gen_$persons
 mkdir -p "$out"
 
-# the generator, timed every time; its output is kept as the cached input
-rm -rf "$out/gen_tmp"
-OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink generate \
-    --persons $persons --seed 99 --out "$out/gen_tmp" 2>"$out/generate.log"
+# fresh_gen PERSONS DIR: generates into a scratch directory; when DIR already
+# holds the same data (same truth.csv) its CSVs are kept but this build's
+# configs are taken, else the scratch becomes DIR
+fresh_gen() {
+    local n=$1 d=$2 tmp=$out/gen_tmp
+    rm -rf "$tmp"
+    OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink generate \
+        --persons "$n" --seed 99 --out "$tmp" 2>"$out/generate_$n.log"
+    if [ -f "$d/truth.csv" ] && cmp -s "$d/truth.csv" "$tmp/truth.csv"; then
+        cp "$tmp/link.ini" "$tmp/attributor.ini" "$d/"
+        rm -rf "$tmp"
+    else
+        rm -rf "$d"
+        mv "$tmp" "$d"
+    fi
+    # link.ini names its own directory
+    sed -i "s#$tmp#$d#g; s#$(realpath "$out")/gen_tmp#$(realpath "$d")#g" \
+        "$d/link.ini" "$d/attributor.ini"
+}
+# the main input, its generator timed every time
+fresh_gen $persons "$data"
+cp "$out/generate_$persons.log" "$out/generate.log"
 echo "== generate $persons persons: 2 ranks x 1 thread" >&2
 cat "$out/generate.log" >&2
-if [ -f "$data/truth.csv" ] && cmp -s "$data/truth.csv" "$out/gen_tmp/truth.csv"; then
-    # same data: keep the cached CSVs, but take this build's configs
-    cp "$out/gen_tmp/link.ini" "$out/gen_tmp/attributor.ini" "$data/"
-    rm -rf "$out/gen_tmp"
-else
-    rm -rf "$data"
-    mv "$out/gen_tmp" "$data"
-fi
-# link.ini names its own directory
-sed -i "s#$out/gen_tmp#$data#g; s#$(realpath "$out")/gen_tmp#$(realpath "$data")#g" \
-    "$data/link.ini" "$data/attributor.ini"
 records=$(($(cat "$data"/ndtms.csv "$data"/dip.csv "$data"/drug_tests.csv "$data"/oasys.csv \
     "$data"/pnc.csv "$data"/ppo.csv | wc -l) - 6))
 
@@ -51,11 +58,7 @@ run() { # NAME NP THREADS [DATA]
 # growth inputs: generated once, cached like the main one
 gen_cached() { # PERSONS -> directory
     local n=$1 d=$out/gen_$1
-    if [ ! -f "$d/link.ini" ] || ! grep -q attach_once "$d/link.ini"; then
-        rm -rf "$d"
-        OMP_NUM_THREADS=1 mpirun --bind-to none -x OMP_NUM_THREADS -np 2 bin/ddwlink generate \
-            --persons "$n" --seed 99 --out "$d" 2>/dev/null >/dev/null
-    fi
+    fresh_gen "$n" "$d" >&2
     echo "$d"
 }
 field() { # LOG STAGE -> seconds
