@@ -152,15 +152,16 @@ static void put_record(bytes *b, const ddw_recs *r, size_t i, const uint64_t *pk
     }
 }
 
-static const char *get_record(const char *p, ddw_recs *r, uint64_t **pk, size_t *pkcap,
-                              int npasses, unsigned mask, unsigned tfm)
+/* Appends the record serialised at p to r, its pass keys to pk[0..npasses);
+ * returns the end of the record. */
+static const char *get_record(const char *p, ddw_recs *r, uint64_t *pk, int npasses,
+                              unsigned mask, unsigned tfm)
 {
     uint64_t key;
     memcpy(&key, p, 8);
     p += 8;
     size_t i = ddw_recs_push(r, key);
-    ddw_xgrow((void **)pk, pkcap, (i + 1) * (size_t)npasses, 8);
-    memcpy(*pk + i * (size_t)npasses, p, (size_t)npasses * 8);
+    memcpy(pk, p, (size_t)npasses * 8);
     p += (size_t)npasses * 8;
     for (int f = 0; f < DDW_NFIELDS; f++) {
         if (!(mask & (1u << f)))
@@ -596,36 +597,87 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
 
     /* 2. records arrive once per rank; their (pass, block key) entries are sorted by
      * (pass, block key, record key) with three stable radix passes, so a block is a run
-     * of slots, in an order independent of the rank count */
-    size_t nin = 0;
-    uint64_t *e_pass = NULL, *e_bkey = NULL, *e_rkey = NULL;
-    uint32_t *e_idx = NULL;
-    size_t ecap[4] = {0, 0, 0, 0};
+     * of slots, in an order independent of the rank count.  One walk finds where each
+     * record starts; threads then unpack contiguous ranges of records into sets of
+     * their own, which are joined in arrival order. */
+    size_t nrec = 0, rcap = 0, nin = 0;
+    uint64_t *roff = NULL, *eoff = NULL; /* record r: bytes at roff[r], entries from eoff[r] */
     for (const char *p = rbuf, *end = (const char *)rbuf + rtotal; p < end;) {
+        ddw_xgrow((void **)&roff, &rcap, nrec + 2, sizeof *roff);
         uint32_t nk;
         memcpy(&nk, p, 4);
-        const char *keys = p + 4;
-        const char *rec = keys + (size_t)nk * 12;
-        uint64_t rkey;
-        memcpy(&rkey, rec, 8);
-        size_t idx = out->recs.n;
-        p = get_record(rec, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
-        ddw_xgrow((void **)&e_pass, &ecap[0], nin + nk, sizeof *e_pass);
-        ddw_xgrow((void **)&e_bkey, &ecap[1], nin + nk, sizeof *e_bkey);
-        ddw_xgrow((void **)&e_rkey, &ecap[2], nin + nk, sizeof *e_rkey);
-        ddw_xgrow((void **)&e_idx, &ecap[3], nin + nk, sizeof *e_idx);
-        for (uint32_t k = 0; k < nk; k++, nin++) {
-            uint32_t pass;
-            memcpy(&pass, keys + (size_t)k * 12, 4);
-            memcpy(&e_bkey[nin], keys + (size_t)k * 12 + 4, 8);
-            e_pass[nin] = pass;
-            e_rkey[nin] = rkey;
-            e_idx[nin] = (uint32_t)idx;
+        roff[nrec++] = (uint64_t)(p - (const char *)rbuf);
+        nin += nk;
+        const char *rec = p + 4 + (size_t)nk * 12;
+        p = rec + record_size(rec, np, mask, tfm);
+    }
+    if (nin >= UINT32_MAX || nrec >= UINT32_MAX)
+        DDW_DIE("more than 2^32 - 1 blocked records on one rank; use more ranks");
+    eoff = ddw_xmalloc((nrec + 1) * sizeof *eoff);
+    eoff[0] = 0;
+    for (size_t r = 0; r < nrec; r++) {
+        uint32_t nk;
+        memcpy(&nk, (const char *)rbuf + roff[r], 4);
+        eoff[r + 1] = eoff[r] + nk;
+    }
+    uint64_t *e_pass = ddw_xmalloc((nin ? nin : 1) * sizeof *e_pass);
+    uint64_t *e_bkey = ddw_xmalloc((nin ? nin : 1) * sizeof *e_bkey);
+    uint64_t *e_rkey = ddw_xmalloc((nin ? nin : 1) * sizeof *e_rkey);
+    uint32_t *e_idx = ddw_xmalloc((nin ? nin : 1) * sizeof *e_idx);
+    pkcap = (nrec ? nrec : 1) * (size_t)(np ? np : 1);
+    out->passkey = ddw_xmalloc(pkcap * sizeof *out->passkey);
+    int nt2 = ddw_par_threads(nrec);
+    ddw_recs *part = ddw_xcalloc((size_t)nt2, sizeof *part);
+#pragma omp parallel for schedule(static, 1) num_threads(nt2)
+    for (int t = 0; t < nt2; t++) {
+        ddw_recs *R = nt2 > 1 ? &part[t] : &out->recs;
+        if (nt2 > 1) {
+            ddw_recs_init(R, mask);
+            ddw_recs_enable_tf(R, tfm);
+            ddw_recs_skip_codes(R, ~sdx);
+        }
+        size_t lo = ddw_par_slice_lo(nrec, (size_t)nt2, (size_t)t);
+        size_t hi = ddw_par_slice_lo(nrec, (size_t)nt2, (size_t)t + 1);
+        for (size_t r = lo; r < hi; r++) {
+            const char *p = (const char *)rbuf + roff[r];
+            uint32_t nk;
+            memcpy(&nk, p, 4);
+            const char *keys = p + 4, *rec = keys + (size_t)nk * 12;
+            uint64_t rkey;
+            memcpy(&rkey, rec, 8);
+            get_record(rec, R, out->passkey + r * (size_t)np, np, mask, tfm);
+            for (uint32_t k = 0; k < nk; k++) {
+                size_t e = eoff[r] + k;
+                uint32_t pass;
+                memcpy(&pass, keys + (size_t)k * 12, 4);
+                memcpy(&e_bkey[e], keys + (size_t)k * 12 + 4, 8);
+                e_pass[e] = pass;
+                e_rkey[e] = rkey;
+                e_idx[e] = (uint32_t)r;
+            }
         }
     }
+    if (nt2 > 1) { /* join the threads' sets: records in order, arenas shifted */
+        uint64_t *at = ddw_xmalloc(((size_t)nt2 + 1) * 2 * sizeof *at);
+        at[0] = at[1] = 0;
+        for (int t = 0; t < nt2; t++) {
+            at[2 * t + 2] = at[2 * t] + part[t].n;
+            at[2 * t + 3] = at[2 * t + 1] + part[t].alen;
+        }
+        ddw_recs_resize(&out->recs, nrec, at[2 * nt2 + 1]);
+#pragma omp parallel for schedule(static, 1) num_threads(nt2)
+        for (int t = 0; t < nt2; t++) {
+            ddw_recs_copy(&out->recs, at[2 * t], &part[t], 0, part[t].n, at[2 * t + 1]);
+            if (part[t].alen)
+                memcpy(out->recs.arena + at[2 * t + 1], part[t].arena, part[t].alen);
+            ddw_recs_free(&part[t]);
+        }
+        free(at);
+    }
+    free(part);
+    free(roff);
+    free(eoff);
     free(rbuf);
-    if (nin >= UINT32_MAX || out->recs.n >= UINT32_MAX)
-        DDW_DIE("more than 2^32 - 1 blocked records on one rank; use more ranks");
     uint32_t *perm = ddw_xmalloc((nin ? nin : 1) * sizeof *perm);
     uint64_t *tmp = ddw_xmalloc((nin ? nin : 1) * sizeof *tmp);
     for (size_t e = 0; e < nin; e++)
@@ -696,7 +748,10 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
                 uint32_t idx = keymap_get(&have, rkey);
                 if (idx == UINT32_MAX) {
                     idx = (uint32_t)out->recs.n;
-                    p = get_record(p, &out->recs, &out->passkey, &pkcap, np, mask, tfm);
+                    ddw_xgrow((void **)&out->passkey, &pkcap, ((size_t)idx + 1) * (size_t)np,
+                              sizeof *out->passkey);
+                    p = get_record(p, &out->recs, out->passkey + (size_t)idx * (size_t)np, np,
+                                   mask, tfm);
                     keymap_put(&have, rkey, idx);
                 } else {
                     p += record_size(p, np, mask, tfm);
