@@ -680,31 +680,42 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     free(rbuf);
     uint32_t *perm = ddw_xmalloc((nin ? nin : 1) * sizeof *perm);
     uint64_t *tmp = ddw_xmalloc((nin ? nin : 1) * sizeof *tmp);
-    for (size_t e = 0; e < nin; e++)
+    long ninl = (long)nin;
+    int ntg = ddw_par_threads(nin); /* the gathers below, on threads */
+#pragma omp parallel for schedule(static) num_threads(ntg)
+    for (long e = 0; e < ninl; e++)
         perm[e] = (uint32_t)e;
     const uint64_t *sortkey[3] = {e_rkey, e_bkey, e_pass};
     for (int k = 0; k < 3; k++) {
-        for (size_t e = 0; e < nin; e++)
+#pragma omp parallel for schedule(static) num_threads(ntg)
+        for (long e = 0; e < ninl; e++)
             tmp[e] = sortkey[k][perm[e]];
         ddw_radix_sort_u64(tmp, perm, nin);
     }
-    free(tmp);
     free(e_rkey);
+    /* in slot order: the pass is the last sort key (tmp), the block key and record gathered */
+    uint64_t *s_pass = tmp, *s_bkey = ddw_xmalloc((nin ? nin : 1) * sizeof *s_bkey);
     out->slot = ddw_xmalloc((nin ? nin : 1) * sizeof *out->slot);
     scap = nin ? nin : 1;
     out->nslots = nin;
-    for (size_t e = 0; e < nin; e++)
+#pragma omp parallel for schedule(static) num_threads(ntg)
+    for (long e = 0; e < ninl; e++) {
         out->slot[e] = e_idx[perm[e]];
+        s_bkey[e] = e_bkey[perm[e]];
+    }
+    free(perm);
     free(e_idx);
+    free(e_pass);
+    free(e_bkey);
     order_by_first_slot(out);
 
     /* 3. blocks: small ones are one unit here, large ones become tiles */
     bytes *per = ddw_xcalloc((size_t)P, sizeof *per);
     uint64_t T = (uint64_t)cfg->max_block;
     for (size_t b0 = 0; b0 < nin;) {
-        uint64_t pass = e_pass[perm[b0]], bkey = e_bkey[perm[b0]];
+        uint64_t pass = s_pass[b0], bkey = s_bkey[b0];
         size_t b1 = b0 + 1;
-        while (b1 < nin && e_pass[perm[b1]] == pass && e_bkey[perm[b1]] == bkey)
+        while (b1 < nin && s_pass[b1] == pass && s_bkey[b1] == bkey)
             b1++;
         uint64_t n = b1 - b0;
         out->nblocks++;
@@ -718,9 +729,8 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         }
         b0 = b1;
     }
-    free(perm);
-    free(e_pass);
-    free(e_bkey);
+    free(s_pass);
+    free(s_bkey);
 
     /* 4. second exchange: tiles of large blocks; a record already here is not copied again */
     sbuf = pack(per, P, scount);
