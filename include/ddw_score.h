@@ -24,7 +24,8 @@ typedef struct {
 typedef struct {
     uint64_t pairs_scored;     /* pairs compared */
     uint64_t pairs_duplicate;  /* pairs skipped: already scored in an earlier pass */
-    uint64_t *per_thread;      /* pairs scored by each thread (nthreads entries) */
+    uint64_t *per_thread;      /* candidate pairs each thread examined, scored or
+                                  skipped as seen in an earlier pass (nthreads entries) */
     int nthreads;
 } ddw_score_stats;
 

@@ -267,13 +267,14 @@ static void print_summary(const ddw_config *cfg, const ddw_comm *comm, const ddw
     fprintf(stderr,
             "  rows read %llu = accepted %llu + rejected %llu\n"
             "  pairs scored %llu (%llu skipped as seen in an earlier pass); largest rank share "
-            "%.2f x mean; largest thread share %.2f x mean\n"
+            "%.2f x mean; largest thread share %.2f x mean (of candidate pairs)\n"
             "  edges %llu, persons %llu (largest %llu records)\n"
             "  output %s\n",
             (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2],
             (unsigned long long)g[3], (unsigned long long)g[4],
             mean > 0 ? (double)g[6] / mean : 1.0,
-            g[3] ? (double)g[7] * threads * ddw_comm_size(comm) / (double)g[3] : 1.0,
+            g[3] + g[4] ? (double)g[7] * threads * ddw_comm_size(comm) / (double)(g[3] + g[4])
+                        : 1.0,
             (unsigned long long)ws->edges,
             (unsigned long long)ws->persons, (unsigned long long)ws->largest_person, path);
 }
@@ -516,7 +517,7 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
     g[4] = ss.pairs_duplicate;
     g[5] = home.bytes_read;
     g[6] = ss.pairs_scored;
-    for (int k = 0; k < ss.nthreads; k++) /* the busiest thread of any rank */
+    for (int k = 0; k < ss.nthreads; k++) /* the busiest thread of any rank (candidates) */
         if (ss.per_thread[k] > g[7])
             g[7] = ss.per_thread[k];
     ddw_comm_allreduce_u64(comm, g, 6, DDW_COMM_SUM);

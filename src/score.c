@@ -252,6 +252,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     stats->nthreads = nt;
     stats->per_thread = ddw_xcalloc((size_t)nt, sizeof *stats->per_thread);
     uint64_t *dup = ddw_xcalloc((size_t)nt, sizeof *dup);
+    uint64_t *scored_t = ddw_xcalloc((size_t)nt, sizeof *scored_t);
     for (int t = 0; t < nt; t++)
         te[t].ncompare = cfg->ncompare;
     long nch = (long)nchunks;
@@ -295,7 +296,8 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
                 }
             }
         }
-        stats->per_thread[t] += scored;
+        stats->per_thread[t] += scored + skipped;
+        scored_t[t] += scored;
         dup[t] += skipped;
     }
     memset(out, 0, sizeof *out);
@@ -306,7 +308,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     edges_reserve(out, total);
     for (int t = 0; t < nt; t++) {
         ddw_edges *e = &te[t];
-        stats->pairs_scored += stats->per_thread[t];
+        stats->pairs_scored += scored_t[t];
         stats->pairs_duplicate += dup[t];
         if (e->n == 0) {
             ddw_edges_free(e);
@@ -323,6 +325,7 @@ ddw_status ddw_score_run(const ddw_config *cfg, const ddw_blocks *blk, ddw_edges
     }
     free(te);
     free(dup);
+    free(scored_t);
     free(x);
     free_plans(plans, nt);
     free(chunk);

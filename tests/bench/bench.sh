@@ -118,7 +118,7 @@ figs = {
     "ingest_mb_per_s": ($mb, "MB/s (1 rank)"),
     "balance_max_over_mean": ($balance4, "(scored pairs, 4 ranks)"),
     "balance_max_over_mean_2ranks": ($balance2, "(scored pairs, 2 ranks)"),
-    "balance_threads_max_over_mean": ($tbalance, "(scored pairs, 2 threads of 1 rank)"),
+    "balance_threads_max_over_mean": ($tbalance, "(candidate pairs examined, 2 threads of 1 rank)"),
     "e2e_seconds_small": ($e2eS, "s ($small persons, $recS records, 2 ranks x 1 thread)"),
     "e2e_seconds_large": ($e2eL, "s ($large persons, $recL records, 2 ranks x 1 thread)"),
     "growth_time_per_record_small_vs_main": (($e2eS / $recS) / ($e2e21 / $rec21), "x (1 = linear)"),
