@@ -198,7 +198,8 @@ void ddw_deflate_ahead(const void *data, size_t nbytes, size_t chunk_bytes, size
             free(out);
             continue;
         }
-        a->out = out;
+        unsigned char *fit = realloc(out, got); /* the bound is about the input's size */
+        a->out = fit ? fit : out;
         a->outlen = got;
     }
 }
