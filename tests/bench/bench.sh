@@ -6,6 +6,7 @@
 # scores the 2-rank result with `ddwlink evaluate`, links 100k and 3M persons
 # at 2 ranks for the growth with size, and prints one
 # "bench.<name>: <value> <unit>" line per figure plus each run's stage table.
+# Each link runs twice and the faster run counts (RUNS=1 for one).
 # The figures also go to results/bench/bench.json.
 #   tests/bench/bench.sh [quick]     quick: 100k persons (growth: 30k, 300k)
 set -euo pipefail
@@ -47,11 +48,25 @@ cat "$out/generate.log" >&2
 records=$(($(cat "$data"/ndtms.csv "$data"/dip.csv "$data"/drug_tests.csv "$data"/oasys.csv \
     "$data"/pnc.csv "$data"/ppo.csv | wc -l) - 6))
 
+# RUNS (default 2): each link is run that many times and the run with the
+# shortest total is kept, so that a machine shared with other tenants
+# disturbs the figures less (every run gives the same result)
+runs=${RUNS:-2}
 run() { # NAME NP THREADS [DATA]
-    local name=$1 np=$2 th=$3 d=${4:-$data}
-    OMP_NUM_THREADS=$th mpirun --bind-to none -x OMP_NUM_THREADS -np "$np" bin/ddwlink link \
-        --config "$d/link.ini" --out "$out/run_$name" 2>"$out/run_$name.log"
-    echo "== $name: $np rank(s) x $th thread(s), $(basename "$d")" >&2
+    local name=$1 np=$2 th=$3 d=${4:-$data} k best=""
+    for ((k = 0; k < runs; k++)); do
+        OMP_NUM_THREADS=$th mpirun --bind-to none -x OMP_NUM_THREADS -np "$np" bin/ddwlink link \
+            --config "$d/link.ini" --out "$out/run_$name.try" 2>"$out/run_$name.try.log"
+        local t=$(awk '$1 == "total" {print $2}' "$out/run_$name.try.log")
+        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then
+            best=$t
+            rm -rf "$out/run_$name"
+            mv "$out/run_$name.try" "$out/run_$name"
+            mv "$out/run_$name.try.log" "$out/run_$name.log"
+        fi
+    done
+    rm -rf "$out/run_$name.try" "$out/run_$name.try.log"
+    echo "== $name: $np rank(s) x $th thread(s), $(basename "$d"), fastest of $runs" >&2
     grep -E '^  (stage|ingest|block|train|score|cluster|write|total|bytes|pairs|peak)|^train: pass|refine:' \
         "$out/run_$name.log" >&2
 }
