@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,12 +42,39 @@ const char *ddw_strerror(int status)
     }
 }
 
+/*
+ * Large arrays ask for transparent huge pages (where the kernel offers them
+ * on request, /sys/kernel/mm/transparent_hugepage/enabled = madvise): one
+ * fault maps 2 MiB instead of 4 KiB, and the faults of the first touch of
+ * hundreds of MB were a large part of the blocking stage, and did not get
+ * faster with threads.  Measured at 1M persons: 12.5 -> 11.0 s at 1 rank,
+ * 7.6 -> 6.7 s at 2 ranks.  Freed memory stays in the process (main.c), so
+ * the advice holds when the memory is reused.  Only whole huge pages inside
+ * the block are advised; a failure is harmless and ignored.
+ */
+#define HUGE_MIN ((size_t)8 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+static void *advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (p && n >= HUGE_MIN) {
+        uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        uintptr_t hi = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#else
+    (void)n;
+#endif
+    return p;
+}
+
 void *ddw_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (p == NULL)
         DDW_DIE("out of memory allocating %zu bytes", n);
-    return p;
+    return advise_huge(p, n);
 }
 
 void *ddw_xcalloc(size_t n, size_t size)
@@ -54,7 +82,7 @@ void *ddw_xcalloc(size_t n, size_t size)
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (p == NULL)
         DDW_DIE("out of memory allocating %zu x %zu bytes", n, size);
-    return p;
+    return advise_huge(p, n * size);
 }
 
 void *ddw_xrealloc(void *p, size_t n)
@@ -62,7 +90,7 @@ void *ddw_xrealloc(void *p, size_t n)
     void *q = realloc(p, n ? n : 1);
     if (q == NULL)
         DDW_DIE("out of memory reallocating %zu bytes", n);
-    return q;
+    return advise_huge(q, n);
 }
 
 char *ddw_xstrdup(const char *s)
