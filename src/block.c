@@ -319,9 +319,13 @@ static void order_by_first_slot(ddw_blocks *out)
     ddw_recs *R = &out->recs;
     uint64_t *key = ddw_xmalloc(n * sizeof *key);
     uint64_t *pk = ddw_xmalloc(n * (size_t)np * sizeof *pk);
-    for (size_t i = 0; i < n; i++) {
+    long nl = (long)n;
+    int nt = ddw_par_threads(n); /* the gathers, on threads */
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (long i = 0; i < nl; i++) {
         key[i] = R->key[old[i]];
-        memcpy(pk + i * (size_t)np, out->passkey + (size_t)old[i] * np, (size_t)np * sizeof *pk);
+        memcpy(pk + (size_t)i * (size_t)np, out->passkey + (size_t)old[i] * np,
+               (size_t)np * sizeof *pk);
     }
     memcpy(R->key, key, n * sizeof *key);
     free(key);
@@ -331,13 +335,17 @@ static void order_by_first_slot(ddw_blocks *out)
     float *tf = ddw_xmalloc(n * sizeof *tf);
     for (int f = 0; f < DDW_NFIELDS; f++) {
         if (R->f[f]) {
-            for (size_t i = 0; i < n; i++)
-                fv[i] = R->f[f][old[i]];
+            const ddw_fval *src = R->f[f];
+#pragma omp parallel for schedule(static) num_threads(nt)
+            for (long i = 0; i < nl; i++)
+                fv[i] = src[old[i]];
             memcpy(R->f[f], fv, n * sizeof *fv);
         }
         if (R->tfw[f]) {
-            for (size_t i = 0; i < n; i++)
-                tf[i] = R->tfw[f][old[i]];
+            const float *src = R->tfw[f];
+#pragma omp parallel for schedule(static) num_threads(nt)
+            for (long i = 0; i < nl; i++)
+                tf[i] = src[old[i]];
             memcpy(R->tfw[f], tf, n * sizeof *tf);
         }
     }
