@@ -535,6 +535,11 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
      * thread count. */
     int nt = ddw_par_threads(nh);
     uint64_t *toff = ddw_xcalloc((size_t)nt * (size_t)P, sizeof *toff); /* [thread][dest] */
+    /* records with a block here are not serialised: they are copied from home in
+     * step 2 (tself: per thread, records, then their first index in selfidx) */
+    uint64_t *tself = ddw_xcalloc((size_t)nt, sizeof *tself);
+    uint32_t *selfidx = NULL, *selfnk = NULL;
+    size_t nself = 0;
     uint64_t emitted = 0;
     char *sbuf = NULL;
     for (int round = 0; round < 2; round++) {
@@ -548,10 +553,17 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
                     scount[d] += c;
                 }
             sbuf = ddw_xmalloc(at ? at : 1);
+            for (int t = 0; t < nt; t++) {
+                uint64_t c = tself[t];
+                tself[t] = nself;
+                nself += c;
+            }
+            selfidx = ddw_xmalloc((nself ? nself : 1) * sizeof *selfidx);
+            selfnk = ddw_xmalloc((nself ? nself : 1) * sizeof *selfnk);
         }
 #pragma omp parallel for schedule(static, 1) num_threads(nt) reduction(+ : emitted)
         for (int t = 0; t < nt; t++) {
-            uint64_t *off = toff + (size_t)t * (size_t)P;
+            uint64_t *off = toff + (size_t)t * (size_t)P, *sf = &tself[t];
             int dest[64], *dp = np <= 64 ? dest : ddw_xmalloc((size_t)np * sizeof *dp);
             size_t lo = ddw_par_slice_lo(nh, (size_t)nt, (size_t)t);
             size_t hi = ddw_par_slice_lo(nh, (size_t)nt, (size_t)t + 1);
@@ -572,6 +584,16 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
                     uint32_t nk = 0;
                     for (int q = p; q < np; q++)
                         nk += dp[q] == d;
+                    if (d == me) {
+                        if (round == 0) {
+                            (*sf)++;
+                            emitted += nk;
+                        } else {
+                            selfidx[*sf] = (uint32_t)i;
+                            selfnk[(*sf)++] = nk;
+                        }
+                        continue;
+                    }
                     if (round == 0) {
                         if (!rsize)
                             rsize = home_record_size(home, i, np, mask, tfm);
@@ -597,7 +619,9 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     }
     out->keys_emitted += emitted;
     free(toff);
-    free(pk);
+    free(tself);
+    if (nh >= UINT32_MAX)
+        DDW_DIE("more than 2^32 - 1 records on one rank; use more ranks");
     void *rbuf;
     uint64_t rtotal;
     ddw_comm_alltoallv(comm, sbuf, scount, &rbuf, rcount, &rtotal);
@@ -605,10 +629,16 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
 
     /* 2. records arrive once per rank; their (pass, block key) entries are sorted by
      * (pass, block key, record key) with three stable radix passes, so a block is a run
-     * of slots, in an order independent of the rank count.  One walk finds where each
-     * record starts; threads then unpack contiguous ranges of records into sets of
-     * their own, which are joined in arrival order. */
-    size_t nrec = 0, rcap = 0, nin = 0;
+     * of slots, in an order independent of the rank count.  This rank's own records
+     * come first, copied from home (rows [0, nself), home's arena first in the
+     * arena).  One walk finds where each received record starts; threads then unpack
+     * contiguous ranges of them into sets of their own, joined in arrival order. */
+    uint64_t *selfe = ddw_xmalloc((nself + 1) * sizeof *selfe); /* entries of own row s */
+    selfe[0] = 0;
+    for (size_t r = 0; r < nself; r++)
+        selfe[r + 1] = selfe[r] + selfnk[r];
+    free(selfnk);
+    size_t nrec = 0, rcap = 0, nin = selfe[nself];
     uint64_t *roff = NULL, *eoff = NULL; /* record r: bytes at roff[r], entries from eoff[r] */
     for (const char *p = rbuf, *end = (const char *)rbuf + rtotal; p < end;) {
         ddw_xgrow((void **)&roff, &rcap, nrec + 2, sizeof *roff);
@@ -619,10 +649,10 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         const char *rec = p + 4 + (size_t)nk * 12;
         p = rec + record_size(rec, np, mask, tfm);
     }
-    if (nin >= UINT32_MAX || nrec >= UINT32_MAX)
+    if (nin >= UINT32_MAX || nself + nrec >= UINT32_MAX)
         DDW_DIE("more than 2^32 - 1 blocked records on one rank; use more ranks");
     eoff = ddw_xmalloc((nrec + 1) * sizeof *eoff);
-    eoff[0] = 0;
+    eoff[0] = selfe[nself];
     for (size_t r = 0; r < nrec; r++) {
         uint32_t nk;
         memcpy(&nk, (const char *)rbuf + roff[r], 4);
@@ -632,18 +662,16 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
     uint64_t *e_bkey = ddw_xmalloc((nin ? nin : 1) * sizeof *e_bkey);
     uint64_t *e_rkey = ddw_xmalloc((nin ? nin : 1) * sizeof *e_rkey);
     uint32_t *e_idx = ddw_xmalloc((nin ? nin : 1) * sizeof *e_idx);
-    pkcap = (nrec ? nrec : 1) * (size_t)(np ? np : 1);
+    pkcap = (nself + nrec ? nself + nrec : 1) * (size_t)(np ? np : 1);
     out->passkey = ddw_xmalloc(pkcap * sizeof *out->passkey);
     int nt2 = ddw_par_threads(nrec);
     ddw_recs *part = ddw_xcalloc((size_t)nt2, sizeof *part);
 #pragma omp parallel for schedule(static, 1) num_threads(nt2)
     for (int t = 0; t < nt2; t++) {
-        ddw_recs *R = nt2 > 1 ? &part[t] : &out->recs;
-        if (nt2 > 1) {
-            ddw_recs_init(R, mask);
-            ddw_recs_enable_tf(R, tfm);
-            ddw_recs_skip_codes(R, ~sdx);
-        }
+        ddw_recs *R = &part[t];
+        ddw_recs_init(R, mask);
+        ddw_recs_enable_tf(R, tfm);
+        ddw_recs_skip_codes(R, ~sdx);
         size_t lo = ddw_par_slice_lo(nrec, (size_t)nt2, (size_t)t);
         size_t hi = ddw_par_slice_lo(nrec, (size_t)nt2, (size_t)t + 1);
         for (size_t r = lo; r < hi; r++) {
@@ -653,7 +681,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             const char *keys = p + 4, *rec = keys + (size_t)nk * 12;
             uint64_t rkey;
             memcpy(&rkey, rec, 8);
-            get_record(rec, R, out->passkey + r * (size_t)np, np, mask, tfm);
+            get_record(rec, R, out->passkey + (nself + r) * (size_t)np, np, mask, tfm);
             for (uint32_t k = 0; k < nk; k++) {
                 size_t e = eoff[r] + k;
                 uint32_t pass;
@@ -661,28 +689,56 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
                 memcpy(&e_bkey[e], keys + (size_t)k * 12 + 4, 8);
                 e_pass[e] = pass;
                 e_rkey[e] = rkey;
-                e_idx[e] = (uint32_t)r;
+                e_idx[e] = (uint32_t)(nself + r);
             }
         }
     }
-    if (nt2 > 1) { /* join the threads' sets: records in order, arenas shifted */
-        uint64_t *at = ddw_xmalloc(((size_t)nt2 + 1) * 2 * sizeof *at);
-        at[0] = at[1] = 0;
-        for (int t = 0; t < nt2; t++) {
-            at[2 * t + 2] = at[2 * t] + part[t].n;
-            at[2 * t + 3] = at[2 * t + 1] + part[t].alen;
-        }
-        ddw_recs_resize(&out->recs, nrec, at[2 * nt2 + 1]);
-#pragma omp parallel for schedule(static, 1) num_threads(nt2)
-        for (int t = 0; t < nt2; t++) {
-            ddw_recs_copy(&out->recs, at[2 * t], &part[t], 0, part[t].n, at[2 * t + 1]);
-            if (part[t].alen)
-                memcpy(out->recs.arena + at[2 * t + 1], part[t].arena, part[t].alen);
-            ddw_recs_free(&part[t]);
-        }
-        free(at);
+    /* join: own rows [0, nself), then the threads' sets in order, arenas shifted */
+    uint64_t *at = ddw_xmalloc(((size_t)nt2 + 1) * 2 * sizeof *at);
+    at[0] = nself;
+    at[1] = home->alen;
+    for (int t = 0; t < nt2; t++) {
+        at[2 * t + 2] = at[2 * t] + part[t].n;
+        at[2 * t + 3] = at[2 * t + 1] + part[t].alen;
     }
+    ddw_recs_resize(&out->recs, nself + nrec, at[2 * nt2 + 1]);
+    if (home->alen)
+        memcpy(out->recs.arena, home->arena, home->alen);
+    long nsl = (long)nself;
+#pragma omp parallel for schedule(static) num_threads(ddw_par_threads(nself))
+    for (long sl = 0; sl < nsl; sl++) {
+        size_t r = (size_t)sl, i = selfidx[r];
+        ddw_recs *R = &out->recs;
+        R->key[r] = home->key[i];
+        for (int f = 0; f < DDW_NFIELDS; f++) {
+            if (R->f[f])
+                R->f[f][r] = home->f[f][i]; /* home has every compared field */
+            if (R->tfw[f])
+                R->tfw[f][r] = home->tfw[f] ? home->tfw[f][i] : 0.0f;
+        }
+        const uint64_t *k = pk + i * (size_t)np;
+        memcpy(out->passkey + r * (size_t)np, k, (size_t)np * sizeof *k);
+        size_t e = selfe[r];
+        for (int q = 0; q < np; q++)
+            if (k[q] && (int)(ddw_mix64(k[q]) % (uint64_t)P) == me) {
+                e_pass[e] = (uint64_t)q;
+                e_bkey[e] = k[q];
+                e_rkey[e] = home->key[i];
+                e_idx[e++] = (uint32_t)r;
+            }
+    }
+#pragma omp parallel for schedule(static, 1) num_threads(nt2)
+    for (int t = 0; t < nt2; t++) {
+        ddw_recs_copy(&out->recs, at[2 * t], &part[t], 0, part[t].n, at[2 * t + 1]);
+        if (part[t].alen)
+            memcpy(out->recs.arena + at[2 * t + 1], part[t].arena, part[t].alen);
+        ddw_recs_free(&part[t]);
+    }
+    free(at);
     free(part);
+    free(selfidx);
+    free(selfe);
+    free(pk);
     free(roff);
     free(eoff);
     free(rbuf);
