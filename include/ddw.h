@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Status codes: 0 is success, failures are negative (libuv style). */
 typedef enum {
@@ -102,6 +103,19 @@ typedef struct {
  * returns the bytes added.  A read error or a file that shrank is fatal
  * (DDW_DIE naming w->what and the offset). */
 size_t ddw_window_read(ddw_window *w, size_t more);
+
+/* 1 if a[0..n) equals b[0..n): short runs (names, codes) compared inline,
+ * longer ones with memcmp. */
+static inline int ddw_bytes_equal(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    if (n > 16)
+        return memcmp(x, y, n) == 0;
+    for (size_t k = 0; k < n; k++)
+        if (x[k] != y[k])
+            return 0;
+    return 1;
+}
 
 /* A hint to fetch the cache line holding addr; no effect on results. */
 #if defined(__GNUC__)

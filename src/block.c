@@ -362,6 +362,9 @@ static void push_slot(ddw_blocks *out, size_t *cap, uint32_t idx)
     out->slot[out->nslots++] = idx;
 }
 
+/* The rank that owns the block whose (non-zero) key is bkey. */
+static int block_rank(uint64_t bkey, int P) { return (int)(ddw_mix64(bkey) % (uint64_t)P); }
+
 static uint64_t unit_cost(const ddw_unit *u)
 {
     uint64_t n = u->a1 - u->a0;
@@ -570,7 +573,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
             for (size_t i = lo; i < hi; i++) {
                 const uint64_t *k = pk + i * (size_t)np;
                 for (int p = 0; p < np; p++)
-                    dp[p] = k[p] ? (int)(ddw_mix64(k[p]) % (uint64_t)P) : -1;
+                    dp[p] = k[p] ? block_rank(k[p], P) : -1;
                 size_t rsize = 0;
                 for (int p = 0; p < np; p++) {
                     int d = dp[p];
@@ -720,7 +723,7 @@ ddw_status ddw_block_run(const ddw_config *cfg, const ddw_comm *comm, const ddw_
         memcpy(out->passkey + r * (size_t)np, k, (size_t)np * sizeof *k);
         size_t e = selfe[r];
         for (int q = 0; q < np; q++)
-            if (k[q] && (int)(ddw_mix64(k[q]) % (uint64_t)P) == me) {
+            if (k[q] && block_rank(k[q], P) == me) {
                 e_pass[e] = (uint64_t)q;
                 e_bkey[e] = k[q];
                 e_rkey[e] = home->key[i];

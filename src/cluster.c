@@ -196,32 +196,10 @@ static uint64_t *route_pairs(const ddw_comm *comm, uint64_t *pairs, size_t n, si
 #pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
     for (size_t i = 0; i < n; i++)
         dest[i] = owner(pairs[2 * i], P);
-    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
-    uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
-    size_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
-    for (size_t i = 0; i < n; i++)
-        off[dest[i] + 1]++;
-    for (int r = 0; r < P; r++) {
-        cnt[r] = off[r + 1] * 16;
-        off[r + 1] += off[r];
-    }
-    uint64_t *sbuf = ddw_xmalloc((n ? n : 1) * 16);
-    for (size_t i = 0; i < n; i++) {
-        size_t p = off[dest[i]]++;
-        sbuf[2 * p] = pairs[2 * i];
-        sbuf[2 * p + 1] = pairs[2 * i + 1];
-    }
+    uint64_t *got = ddw_comm_route(comm, pairs, n, 16, dest, nrecv);
     free(pairs);
     free(dest);
-    void *rbuf;
-    uint64_t total;
-    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
-    free(sbuf);
-    free(off);
-    free(cnt);
-    free(rcnt);
-    *nrecv = (size_t)(total / 16);
-    return rbuf;
+    return got;
 }
 
 /*

@@ -275,15 +275,21 @@ void *ddw_comm_route(const ddw_comm *c, const void *buf, size_t n, size_t rec, c
     uint64_t *cnt = ddw_xcalloc((size_t)p, sizeof *cnt);
     uint64_t *rcnt = ddw_xcalloc((size_t)p, sizeof *rcnt);
     uint64_t *pos = ddw_xcalloc((size_t)p + 1, sizeof *pos);
+    size_t *at = ddw_xmalloc((n ? n : 1) * sizeof *at); /* record i's byte offset */
     for (size_t i = 0; i < n; i++)
         cnt[dest[i]] += rec;
     for (int r = 0; r < p; r++)
         pos[r + 1] = pos[r] + cnt[r];
-    char *sbuf = ddw_xmalloc(n * rec + 1);
     for (size_t i = 0; i < n; i++) {
-        memcpy(sbuf + pos[dest[i]], (const char *)buf + i * rec, rec);
+        at[i] = (size_t)pos[dest[i]];
         pos[dest[i]] += rec;
     }
+    char *sbuf = ddw_xmalloc(n * rec + 1);
+    long nl = (long)n; /* the copies, on threads */
+#pragma omp parallel for schedule(static) num_threads(ddw_par_threads(n))
+    for (long i = 0; i < nl; i++)
+        memcpy(sbuf + at[i], (const char *)buf + (size_t)i * rec, rec);
+    free(at);
     void *rbuf;
     uint64_t total;
     ddw_comm_alltoallv(c, sbuf, cnt, &rbuf, rcnt, &total);

@@ -136,17 +136,6 @@ ddw_status ddw_compare_parse_level(int method, const char *spec, ddw_level_cfg *
     return DDW_EINVAL;
 }
 
-/* 1 if text a[0..n) equals b[0..n) (short values: no library call). */
-static inline int bytes_equal(const char *a, const char *b, size_t n)
-{
-    if (n > 16)
-        return memcmp(a, b, n) == 0;
-    for (size_t k = 0; k < n; k++)
-        if (a[k] != b[k])
-            return 0;
-    return 1;
-}
-
 /* strcmp(a, b) == 0 for NUL-terminated codes of a ddw_fval (no library call). */
 static inline int code_equal(const char *a, const char *b)
 {
@@ -163,7 +152,7 @@ static inline int text_equal(const ddw_recs *ra, const ddw_fval *a, const ddw_re
                              const ddw_fval *b)
 {
     return a->h == b->h && a->len == b->len &&
-           bytes_equal(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len);
+           ddw_bytes_equal(ddw_recs_text(ra, a), ddw_recs_text(rb, b), a->len);
 }
 
 char ddw_compare_pnc_letter(unsigned yy, unsigned long serial)
@@ -401,7 +390,7 @@ static inline int plan_text_equal(const ddw_recs *r, const ddw_fval *a, const dd
         return 0;
     if (a->len <= 8 && need_head)
         return fa->head == fb->head;
-    return bytes_equal(ddw_recs_text(r, a), ddw_recs_text(r, b), a->len);
+    return ddw_bytes_equal(ddw_recs_text(r, a), ddw_recs_text(r, b), a->len);
 }
 
 /*

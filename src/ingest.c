@@ -224,15 +224,6 @@ typedef struct {
     size_t sexlen[DDW_MAX_SEXCODES]; /* strlen of each normalised sex code */
 } src_ctx;
 
-/* memcmp(a, b, n) == 0 for the few bytes of a code, without a library call */
-static inline int same_bytes(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
 static void src_ctx_init(const ddw_config *cfg, const ddw_ingest_plan *plan, int s,
                          const ddw_recs *r, src_ctx *cx)
 {
@@ -358,7 +349,7 @@ static int row_parse(const ddw_config *cfg, const ddw_ingest_plan *plan, const s
             int found = -1;
             if (ddw_norm_text(v, vl, code, sizeof code, &cl) == DDW_OK)
                 for (int j = 0; j < sc->nsex; j++) /* the last equal code wins */
-                    if (cl == cx->sexlen[j] && same_bytes(sc->sex_code[j], code, cl))
+                    if (cl == cx->sexlen[j] && ddw_bytes_equal(sc->sex_code[j], code, cl))
                         found = j;
             if (found < 0) {
                 snprintf(reason, DDW_REASON_LEN, "unknown sex code in column %.40s",

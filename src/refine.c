@@ -32,6 +32,7 @@
 #include "ddw_refine.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,9 +417,7 @@ typedef struct {
     uint64_t idx, person;
 } ans_msg;
 
-_Static_assert(sizeof(dir_msg) % 8 == 0 && sizeof(edge_msg) % 8 == 0 &&
-                   sizeof(rec_msg) % 8 == 0 && sizeof(ans_msg) % 8 == 0,
-               "messages are copied in 8-byte words");
+_Static_assert(sizeof(uint64_t) == sizeof(double), "edge a, b and w arrays share one stride");
 
 static int dir_rank(uint64_t key, int P) { return (int)(ddw_mix64(key ^ 0xd1u) % (uint64_t)P); }
 static int comp_rank(uint64_t person, int P)
@@ -427,7 +426,7 @@ static int comp_rank(uint64_t person, int P)
 }
 
 /*
- * Sends n items of size bytes (a multiple of 8), item i to rank dest[i].
+ * Sends n items of size bytes, item i to rank dest[i] (ddw_comm_route).
  * Takes items (freed) and returns the items this rank receives, grouped by
  * sender and in each sender's order, and their count in *nrecv; with one
  * rank, items itself.  Collective.
@@ -435,41 +434,13 @@ static int comp_rank(uint64_t person, int P)
 static void *send_items(const ddw_comm *comm, void *items, size_t n, size_t size, const int *dest,
                         size_t *nrecv)
 {
-    int P = ddw_comm_size(comm);
-    if (P == 1) {
+    if (ddw_comm_size(comm) == 1) {
         *nrecv = n;
         return items;
     }
-    uint64_t *cnt = ddw_xcalloc((size_t)P, sizeof *cnt);
-    uint64_t *rcnt = ddw_xcalloc((size_t)P, sizeof *rcnt);
-    size_t *off = ddw_xcalloc((size_t)P + 1, sizeof *off);
-    size_t *pos = ddw_xmalloc((n ? n : 1) * sizeof *pos);
-    for (size_t i = 0; i < n; i++)
-        off[dest[i] + 1]++;
-    for (int r = 0; r < P; r++) {
-        cnt[r] = off[r + 1] * size;
-        off[r + 1] += off[r];
-    }
-    for (size_t i = 0; i < n; i++)
-        pos[i] = off[dest[i]]++;
-    char *sbuf = ddw_xmalloc(n * size + 1);
-    const char *src = items;
-    size_t words = size / 8;
-#pragma omp parallel for num_threads(ddw_par_threads(n)) schedule(dynamic, DDW_PAR_CHUNK)
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < words; k++)
-            memcpy(sbuf + pos[i] * size + 8 * k, src + i * size + 8 * k, 8);
+    void *got = ddw_comm_route(comm, items, n, size, dest, nrecv);
     free(items);
-    free(pos);
-    free(off);
-    void *rbuf;
-    uint64_t total;
-    ddw_comm_alltoallv(comm, sbuf, cnt, &rbuf, rcnt, &total);
-    free(sbuf);
-    free(cnt);
-    free(rcnt);
-    *nrecv = (size_t)(total / size);
-    return rbuf;
+    return got;
 }
 
 /* Open-addressing map key -> person over the directory entries (key 0 kept aside). */
@@ -619,8 +590,9 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
     uint64_t *rp, *ep;          /* person of each record, of each edge: sorted in 4 */
     uint32_t *rperm, *eperm;    /* the sorted order */
     rec_msg *cr = NULL;         /* records received (not with one rank) */
-    ddw_refine_rec *R;
-    ddw_refine_edge *E;
+    edge_msg *ce = NULL;        /* edges received (not with one rank) */
+    const char *rsrc, *esrc[3]; /* where records, and edges' a, b, w, are read */
+    size_t rstride, estride;
     if (P == 1) {
         nr = nhome;
         ne = nedge;
@@ -639,18 +611,12 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
 #pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nr; i++)
             rp[i] = home[i].person;
-        rperm = sort_perm(rp, nr);
-        eperm = sort_perm(ep, ne);
-        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
-        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
-#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
-        for (size_t i = 0; i < nr; i++)
-            R[i] = home[rperm[i]];
-#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
-        for (size_t k = 0; k < ne; k++) {
-            size_t x = eperm[k];
-            E[k] = (ddw_refine_edge){a[x], b[x], w[x]};
-        }
+        rsrc = (const char *)home;
+        rstride = sizeof *home;
+        esrc[0] = (const char *)a;
+        esrc[1] = (const char *)b;
+        esrc[2] = (const char *)w;
+        estride = sizeof *a;
     } else {
         edge_msg *em = ddw_xmalloc((nedge ? nedge : 1) * sizeof *em);
 #pragma omp parallel for num_threads(ddw_par_threads(nedge)) schedule(dynamic, DDW_PAR_CHUNK)
@@ -687,7 +653,7 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
                     dest[nkeep++] = dest[k];
                 }
         }
-        edge_msg *ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
+        ce = send_items(comm, ed, nkeep, sizeof *ed, dest, &ne);
         rec_msg *rm = ddw_xmalloc((nhome ? nhome : 1) * sizeof *rm);
 #pragma omp parallel for num_threads(ddw_par_threads(nhome)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t i = 0; i < nhome; i++) {
@@ -706,20 +672,30 @@ ddw_status ddw_refine_run(const ddw_comm *comm, const ddw_refine_opts *o, size_t
 #pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
         for (size_t k = 0; k < ne; k++)
             ep[k] = ce[k].person;
-        rperm = sort_perm(rp, nr);
-        eperm = sort_perm(ep, ne);
-        R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
-        E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
-#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
-        for (size_t i = 0; i < nr; i++)
-            R[i] = cr[rperm[i]].r;
-#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
-        for (size_t k = 0; k < ne; k++) {
-            const edge_msg *m = &ce[eperm[k]];
-            E[k] = (ddw_refine_edge){m->a, m->b, m->w};
-        }
-        free(ce);
+        rsrc = (const char *)cr + offsetof(rec_msg, r);
+        rstride = sizeof *cr;
+        esrc[0] = (const char *)ce + offsetof(edge_msg, a);
+        esrc[1] = (const char *)ce + offsetof(edge_msg, b);
+        esrc[2] = (const char *)ce + offsetof(edge_msg, w);
+        estride = sizeof *ce;
     }
+    /* 4. grouped by person: records and edges gathered in sorted order, from
+     * home and the edge arrays (one rank) or from the messages received */
+    rperm = sort_perm(rp, nr);
+    eperm = sort_perm(ep, ne);
+    ddw_refine_rec *R = ddw_xmalloc((nr ? nr : 1) * sizeof *R);
+    ddw_refine_edge *E = ddw_xmalloc((ne ? ne : 1) * sizeof *E);
+#pragma omp parallel for num_threads(ddw_par_threads(nr)) schedule(dynamic, DDW_PAR_CHUNK)
+    for (size_t i = 0; i < nr; i++)
+        memcpy(&R[i], rsrc + (size_t)rperm[i] * rstride, sizeof *R);
+#pragma omp parallel for num_threads(ddw_par_threads(ne)) schedule(dynamic, DDW_PAR_CHUNK)
+    for (size_t k = 0; k < ne; k++) {
+        size_t at = (size_t)eperm[k] * estride;
+        memcpy(&E[k].a, esrc[0] + at, sizeof E[k].a);
+        memcpy(&E[k].b, esrc[1] + at, sizeof E[k].b);
+        memcpy(&E[k].w, esrc[2] + at, sizeof E[k].w);
+    }
+    free(ce);
     free(dest);
     free(eperm);
     if (unknown)

@@ -28,6 +28,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "ddw.h"
+
 /* Truncates a length to the comparison cap. */
 static size_t clamp_len(size_t n)
 {
@@ -370,17 +372,6 @@ static int within_front(const unsigned char *ua, size_t *la, const unsigned char
     return -1;
 }
 
-/* 1 if a[0..n) == b[0..n) (short runs without a library call). */
-static int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
-{
-    if (n > 16)
-        return memcmp(a, b, n) == 0;
-    for (size_t k = 0; k < n; k++)
-        if (a[k] != b[k])
-            return 0;
-    return 1;
-}
-
 /*
  * Distance exactly 1 by one insertion or deletion, the strings differing
  * first at p (lengths one apart): the longer one minus its byte p is the
@@ -390,40 +381,39 @@ static int one_indel(const unsigned char *ua, size_t la, const unsigned char *ub
                      size_t p)
 {
     if (la == lb + 1)
-        return same_bytes(ua + p + 1, ub + p, lb - p);
-    return same_bytes(ua + p, ub + p + 1, la - p);
+        return ddw_bytes_equal(ua + p + 1, ub + p, lb - p);
+    return ddw_bytes_equal(ua + p, ub + p + 1, la - p);
+}
+
+/* Distance <= k, where swaps says whether an adjacent transposition counts
+ * as one edit (Damerau-Levenshtein) or two (Levenshtein). */
+static int edits_within(const char *a, size_t la, const char *b, size_t lb, int k, int swaps)
+{
+    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
+    size_t p = 0;
+    int r = within_front(ua, &la, ub, &lb, k, &p);
+    if (r >= 0)
+        return r;
+    if (k >= 2)
+        return (swaps ? ddw_strsim_damerau_levenshtein(a, la, b, lb)
+                      : ddw_strsim_levenshtein(a, la, b, lb)) <= k;
+    /* k == 1: one edit, and position p is where it happens */
+    if (la != lb)
+        return one_indel(ua, la, ub, lb, p);
+    if (ddw_bytes_equal(ua + p + 1, ub + p + 1, la - p - 1))
+        return 1; /* one substitution */
+    return swaps && p + 1 < la && ua[p] == ub[p + 1] && ua[p + 1] == ub[p] &&
+           ddw_bytes_equal(ua + p + 2, ub + p + 2, la - p - 2); /* one adjacent swap */
 }
 
 int ddw_strsim_dl_within(const char *a, size_t la, const char *b, size_t lb, int k)
 {
-    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
-    size_t p = 0;
-    int r = within_front(ua, &la, ub, &lb, k, &p);
-    if (r >= 0)
-        return r;
-    if (k >= 2)
-        return ddw_strsim_damerau_levenshtein(a, la, b, lb) <= k;
-    /* k == 1: one edit, and position p is where it happens */
-    if (la != lb)
-        return one_indel(ua, la, ub, lb, p);
-    if (same_bytes(ua + p + 1, ub + p + 1, la - p - 1))
-        return 1; /* one substitution */
-    return p + 1 < la && ua[p] == ub[p + 1] && ua[p + 1] == ub[p] &&
-           same_bytes(ua + p + 2, ub + p + 2, la - p - 2); /* one adjacent swap */
+    return edits_within(a, la, b, lb, k, 1);
 }
 
 int ddw_strsim_lev_within(const char *a, size_t la, const char *b, size_t lb, int k)
 {
-    const unsigned char *ua = (const unsigned char *)a, *ub = (const unsigned char *)b;
-    size_t p = 0;
-    int r = within_front(ua, &la, ub, &lb, k, &p);
-    if (r >= 0)
-        return r;
-    if (k >= 2)
-        return ddw_strsim_levenshtein(a, la, b, lb) <= k;
-    if (la != lb)
-        return one_indel(ua, la, ub, lb, p);
-    return same_bytes(ua + p + 1, ub + p + 1, la - p - 1);
+    return edits_within(a, la, b, lb, k, 0);
 }
 
 /* Upper-case ASCII letter for byte c, or 0 if c is not an ASCII letter. */
