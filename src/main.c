@@ -522,7 +522,8 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
             g[7] = ss.per_thread[k];
     ddw_comm_allreduce_u64(comm, g, 6, DDW_COMM_SUM);
     ddw_comm_allreduce_u64(comm, &g[6], 2, DDW_COMM_MAX);
-    /* per source: rows read = accepted + rejected, or the run is invalid */
+    /* per source: rows read = accepted + rejected, or the run is invalid; rejected
+     * rows are named by their first line (each one's line and reason is in /rejects) */
     for (int s = 0; s < cfg->nsources; s++) {
         uint64_t c[3] = {home.rows_read[s], home.seg_count[s], home.rows_rejected[s]};
         ddw_comm_allreduce_u64(comm, c, 3, DDW_COMM_SUM);
@@ -530,6 +531,20 @@ static int cmd_link(const ddw_comm *comm, int argc, char **argv)
             DDW_DIE("source %s: rows read %llu != accepted %llu + rejected %llu",
                     cfg->sources[s].name, (unsigned long long)c[0], (unsigned long long)c[1],
                     (unsigned long long)c[2]);
+        if (c[2] == 0)
+            continue;
+        uint64_t first = UINT64_MAX; /* rejects are in (source, line) order */
+        for (size_t k = 0; k < home.nrejects && first == UINT64_MAX; k++)
+            if (home.rejects[k].source == s)
+                first = (uint64_t)home.rejects[k].line;
+        ddw_comm_allreduce_u64(comm, &first, 1, DDW_COMM_MIN);
+        if (me == 0)
+            fprintf(stderr,
+                    "ddwlink: warning: source %s (%s): %llu of %llu rows rejected, the first at "
+                    "line %llu; every rejected row's line and reason are in /rejects of the "
+                    "result\n",
+                    cfg->sources[s].name, cfg->sources[s].path, (unsigned long long)c[2],
+                    (unsigned long long)c[0], (unsigned long long)first);
     }
     ddw_score_stats_free(&ss);
 

@@ -9,6 +9,10 @@ for np in 1 2 3; do
     out=$TMP/bad_$np
     run_link "$np" 1 "$out" --config tests/data/bad/bad.ini 2>"$out.log"
     grep "rows read 11 = accepted 4 + rejected 7" "$out.log"
+    # the run names the file and the first rejected line (the rest are in /rejects)
+    first=$($PY -c "import h5py,sys; print(int(min(h5py.File(sys.argv[1],'r')['/rejects/line'][:])))" "$out/link.h5")
+    grep -q "warning: source people (tests/data/bad/people.csv): 7 of 11 rows rejected, the first at line $first;" "$out.log" ||
+        { echo "no warning naming the file and line $first:"; grep warning "$out.log"; exit 1; }
     if [ -z "$ref" ]; then ref=$out/link.h5; else same_results "$ref" "$out/link.h5"; fi
 done
 $PY - "$ref" <<'PY'
